@@ -1,0 +1,171 @@
+"""One training job, start to end: validate, load, train, save, record, return the objective.
+
+``run(cfg)`` is what ``python train.py`` calls for every (sweep) job. Everything the job does
+happens inside one tracked run, so any failure marks that run FAILED with its error and an
+interrupt marks it KILLED; it is never left RUNNING.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from sftlab.tracking import config_hash, flatten, git_commit, make_tracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """What a finished job produced."""
+
+    final_loss: float
+    run_id: str | None
+    adapter_dir: str
+    output_dir: str
+    metrics: dict
+
+
+def run_name(cfg: DictConfig) -> str:
+    """``logger.run_name``, else the job's command-line overrides, else ``<model>-defaults``."""
+    if cfg.logger.run_name:
+        return cfg.logger.run_name
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        overrides = HydraConfig.get().job.override_dirname
+    except (ImportError, ValueError):
+        overrides = ""
+    return overrides or f"{cfg.model.name}-defaults"
+
+
+def _tags(cfg: DictConfig, resolved: dict) -> dict[str, str]:
+    return {
+        "model": cfg.model.name,
+        "dataset": cfg.dataset.name,
+        "quantization": cfg.quantization.name,
+        "config_hash": config_hash(resolved),
+        "git_commit": git_commit(str(Path(__file__).resolve().parent)),
+        "sftlab.stage": "train",
+    }
+
+
+def _final_loss(log_history: list[dict]) -> float:
+    losses = [h["loss"] for h in log_history if "loss" in h]
+    if not losses:
+        raise RuntimeError("training logged no loss; lower training.logging_steps below the number of steps")
+    return float(losses[-1])
+
+
+def _save_adapter(model, tokenizer, cfg: DictConfig, output_dir: Path) -> Path:
+    """Save adapter + tokenizer atomically: a crash leaves no folder that looks complete."""
+    final = output_dir / "adapter"
+    tmp = output_dir / "adapter.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp), safe_serialization=True)
+    tokenizer.save_pretrained(str(tmp))
+    (tmp / "sftlab_model.json").write_text(
+        json.dumps(
+            {
+                "base_model": cfg.model.name,
+                "name_or_path": cfg.model.name_or_path,
+                "prompt_format": cfg.model.prompt_format,
+                "quantization": cfg.quantization.name,
+            },
+            indent=2,
+        )
+    )
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    return final
+
+
+def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
+    """The work of a job, inside an open tracked run."""
+    from sftlab.adapters import build_lora_config
+    from sftlab.data_loading import build_datasets
+    from sftlab.model_loading import load_model, load_tokenizer, resolve_source
+    from sftlab.plots import loss_curve
+    from sftlab.precision import resolve_precision
+    from sftlab.quantization import build_bnb_config
+    from sftlab.training import build_sft_config, build_trainer, metrics_callback, prepare_peft_model
+    from sftlab.validation import validate
+
+    validate(cfg)
+    train_ds, eval_ds = build_datasets(cfg.dataset, cfg.model)  # data errors surface before weights
+    log.info("Data: %d train / %d eval records (%s)", len(train_ds), len(eval_ds or []), cfg.dataset.name)
+    tracker.log_metrics({"data/train_records": len(train_ds), "data/eval_records": len(eval_ds or [])})
+
+    precision = resolve_precision(cfg.model.dtype, cfg.quantization.bnb_4bit_compute_dtype, cfg.training.bf16)
+    if precision.note:
+        tracker.set_tags({"precision_note": precision.note})
+    bnb = build_bnb_config(cfg.quantization, precision.compute_dtype)
+    lora_config = build_lora_config(cfg.lora)
+
+    source = resolve_source(cfg.model)
+    tokenizer = load_tokenizer(cfg.model, source)
+    log.info("Loading %s from %s (quantization=%s)", cfg.model.name, source, cfg.quantization.name)
+    model = load_model(cfg.model, source, bnb, precision.model_dtype)
+    model = prepare_peft_model(model, lora_config, bnb is not None, cfg.training.gradient_checkpointing)
+    trainable, total = model.get_nb_trainable_parameters()
+    tracker.log_metrics({"model/trainable_params": trainable, "model/total_params": total})
+
+    sft_config = build_sft_config(cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None)
+    trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, [metrics_callback(tracker)])
+    started = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - started
+    metrics = {"train_seconds": train_seconds}
+    if eval_ds is not None:
+        metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
+    final_loss = _final_loss(trainer.state.log_history)
+    metrics["final_loss"] = final_loss
+    tracker.log_metrics(metrics, step=trainer.state.global_step)
+
+    adapter_dir = _save_adapter(trainer.model, tokenizer, cfg, output_dir)
+    plot = loss_curve(trainer.state.log_history, output_dir / "loss_curve.png", title=run_name(cfg))
+    if plot:
+        tracker.log_artifact(plot, artifact_path="plots")
+    if cfg.logger.log_adapter:
+        tracker.log_artifacts(adapter_dir, artifact_path="adapter")
+    return RunResult(final_loss, tracker.run_id, str(adapter_dir), str(output_dir), metrics)
+
+
+def run(cfg: DictConfig) -> RunResult:
+    """Run one job in its own tracked run; the run ends FINISHED, FAILED or KILLED."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    output_dir = Path(cfg.paths.output_dir).resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
+
+    tracker = make_tracker(cfg.logger)  # an unreachable store fails here, before any loading
+    tracker.start(run_name(cfg), flatten(resolved), _tags(cfg, resolved))
+    try:
+        tracker.log_artifact(output_dir / "config.yaml")
+        result = _train(cfg, tracker, output_dir)
+    except KeyboardInterrupt:
+        tracker.end("KILLED", "interrupted by the user (Ctrl-C)")
+        raise
+    except BaseException as e:
+        tracker.end("FAILED", f"{type(e).__name__}: {e}")
+        raise
+    tracker.end("FINISHED")
+    return result
+
+
+def summary(result: RunResult, cfg: DictConfig) -> str:
+    """The few lines printed at the end of ``python train.py``."""
+    lines = [f"final training loss: {result.final_loss:.4f}", f"adapter: {result.adapter_dir}"]
+    if result.run_id:
+        uri = cfg.logger.tracking_uri
+        lines.append(f"MLflow run: {result.run_id} (experiment '{cfg.logger.experiment_name}')")
+        lines.append(f"open the UI: mlflow ui --backend-store-uri {uri} --host 127.0.0.1   (or: make ui)")
+    return "\n".join(lines)

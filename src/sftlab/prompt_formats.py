@@ -1,0 +1,59 @@
+"""Instruction formats of the supported model families.
+
+A record (instruction, input, output) becomes a prompt/completion pair: the prompt in the
+model's own instruction format, the completion the answer. TRL then masks the prompt so the
+loss is on the completion only, and appends the tokenizer's EOS to the completion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sftlab.errors import ConfigError
+
+
+def _user_turn(instruction: str, input_text: str) -> str:
+    """The user's message: the instruction, followed by its input when there is one."""
+    instruction, input_text = instruction.strip(), (input_text or "").strip()
+    return f"{instruction}\n\n{input_text}" if input_text else instruction
+
+
+def _llama2_chat(user: str, system: str | None) -> str:
+    """LLaMA-2-chat: ``[INST] <<SYS>>..<</SYS>> user [/INST]`` (BOS comes from the tokenizer)."""
+    if system:
+        return f"[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST]"
+    return f"[INST] {user} [/INST]"
+
+
+def _mistral_instruct(user: str, system: str | None) -> str:
+    """Mistral: ``[INST] user [/INST]``; it has no system turn, so a system text is prepended."""
+    text = f"{system}\n\n{user}" if system else user
+    return f"[INST] {text} [/INST]"
+
+
+def _falcon_chat(user: str, system: str | None) -> str:
+    """Falcon: plain ``User:`` / ``Assistant:`` turns, the convention of its instruct models."""
+    head = f"{system}\n" if system else ""
+    return f"{head}User: {user}\nAssistant:"
+
+
+FORMATS: dict[str, Callable[[str, str | None], str]] = {
+    "llama2_chat": _llama2_chat,
+    "mistral_instruct": _mistral_instruct,
+    "falcon_chat": _falcon_chat,
+}
+
+
+def check_format(name: str) -> None:
+    """Raise a ConfigError naming ``model.prompt_format`` if ``name`` is not a known format."""
+    if name not in FORMATS:
+        raise ConfigError(
+            f"model.prompt_format: unknown format '{name}'; choose one of {', '.join(FORMATS)}"
+        )
+
+
+def to_prompt_completion(record: dict, fmt: str, system: str | None = None) -> dict:
+    """Turn a normalized record into ``{"prompt", "completion"}`` in format ``fmt``."""
+    check_format(fmt)
+    prompt = FORMATS[fmt](_user_turn(record["instruction"], record.get("input", "")), system)
+    return {"prompt": prompt, "completion": " " + record["output"].strip()}

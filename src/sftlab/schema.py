@@ -1,0 +1,185 @@
+"""Typed schema of the whole run configuration.
+
+Hydra merges every YAML of ``conf/`` into these dataclasses, so an unknown key or a value
+of the wrong type fails at compose time, before anything heavy is imported. Defaults that
+matter live in the YAML files (with their trade-offs); the defaults here only make the
+dataclasses constructible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+from sftlab.paths import asset_path, default_cache_dir
+
+
+@dataclass
+class TinyBuildConfig:
+    """How to build a tiny stand-in model locally: a real architecture config, shrunk."""
+
+    base_config: str = MISSING  # a JSON under assets/model_configs/, e.g. llama2_7b_chat.json
+    overrides: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+
+
+@dataclass
+class ModelConfig:
+    """The base model: where it comes from, how it is prompted and padded, its LoRA targets."""
+
+    name: str = MISSING
+    name_or_path: str = MISSING  # hub id or local folder
+    revision: Optional[str] = None
+    dtype: str = "bfloat16"
+    prompt_format: str = "llama2_chat"
+    system_prompt: Optional[str] = None
+    pad_token: Optional[str] = None  # null: reuse the EOS token
+    padding_side: str = "right"
+    lora_target_modules: list[str] = field(default_factory=list)
+    learning_rate: float = 2e-4
+    batch_size: int = 4
+    architecture_config: Optional[str] = None  # shipped config.json used for offline checks
+    trust_remote_code: bool = False
+    build: Optional[TinyBuildConfig] = None
+
+
+@dataclass
+class DataSourceConfig:
+    """One source of records: a local file or a hub dataset, in a known record format."""
+
+    path: Optional[str] = None
+    hub_id: Optional[str] = None
+    subset: Optional[str] = None
+    split: str = "train"
+    format: str = "alpaca"  # alpaca | dolly | qa
+    max_records: Optional[int] = None
+
+
+@dataclass
+class DatasetConfig:
+    """The training data: its sources (concatenated), shuffling and the held-out split."""
+
+    name: str = MISSING
+    sources: list[DataSourceConfig] = field(default_factory=list)
+    eval_fraction: float = 0.05
+    shuffle_seed: int = 42
+    max_records: Optional[int] = None
+
+
+@dataclass
+class QuantizationConfig:
+    """bitsandbytes settings used to load the base model."""
+
+    name: str = MISSING
+    load_in_4bit: bool = False
+    load_in_8bit: bool = False
+    bnb_4bit_quant_type: str = "nf4"
+    bnb_4bit_use_double_quant: bool = True
+    bnb_4bit_compute_dtype: str = "bfloat16"
+
+
+@dataclass
+class LoraConfig:
+    """peft LoRA settings."""
+
+    r: int = 256
+    alpha: int = 256
+    dropout: float = 0.2
+    target_modules: list[str] = field(default_factory=list)
+    bias: str = "none"
+
+
+@dataclass
+class TrainingConfig:
+    """TRL SFT settings (the study's Table 2 by default)."""
+
+    num_train_epochs: float = 3.0
+    max_steps: int = -1
+    learning_rate: float = 2e-4
+    lr_scheduler_type: str = "cosine"
+    warmup_ratio: float = 0.3
+    optim: str = "paged_adamw_8bit"
+    weight_decay: float = 0.001
+    max_grad_norm: float = 0.3
+    per_device_train_batch_size: int = 4
+    per_device_eval_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    max_length: int = 512
+    gradient_checkpointing: bool = True
+    logging_steps: int = 5
+    seed: int = 42
+    bf16: Optional[bool] = None  # null: use bf16 where the hardware supports it
+    completion_only_loss: bool = True
+    save_checkpoints: bool = False
+
+
+@dataclass
+class GenerationConfig:
+    """Decoding settings for the generation/judge stages."""
+
+    method: str = "greedy"  # greedy | beam | top_k | nucleus | contrastive
+    max_new_tokens: int = 256
+    num_attempts: int = 3
+    do_sample: bool = False
+    num_beams: int = 1
+    top_k: int = 0
+    top_p: float = 1.0
+    temperature: float = 1.0
+    penalty_alpha: float = 0.0
+    repetition_penalty: float = 1.0
+    seed: int = 1234
+
+
+@dataclass
+class LoggerConfig:
+    """Experiment tracking backend."""
+
+    backend: str = "mlflow"  # mlflow | none
+    tracking_uri: Optional[str] = None
+    experiment_name: str = "sftlab"
+    run_name: Optional[str] = None
+    log_adapter: bool = True
+    connect_timeout_s: float = 5.0
+
+
+@dataclass
+class PathsConfig:
+    """Folders: where tiny models are built and where run outputs go."""
+
+    cache_dir: str = MISSING
+    output_dir: str = MISSING
+
+
+@dataclass
+class RunConfig:
+    """The root of the composed configuration."""
+
+    model: ModelConfig = MISSING
+    dataset: DatasetConfig = MISSING
+    quantization: QuantizationConfig = MISSING
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    task_name: str = "train"
+
+
+_registered = False
+
+
+def register_configs() -> None:
+    """Register the schema with Hydra's ConfigStore and the ``sftlab.*`` resolvers (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    if not OmegaConf.has_resolver("sftlab.asset"):
+        OmegaConf.register_new_resolver("sftlab.asset", asset_path)
+    if not OmegaConf.has_resolver("sftlab.cache_dir"):
+        OmegaConf.register_new_resolver("sftlab.cache_dir", default_cache_dir)
+    cs = ConfigStore.instance()
+    cs.store(name="run_schema", node=RunConfig)
+    _registered = True

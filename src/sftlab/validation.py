@@ -1,0 +1,84 @@
+"""Cross-field checks that a schema cannot express, run before any weight is loaded.
+
+Each failure is a ConfigError whose one-line message names the key to change.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sftlab.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+GENERATION_METHODS = ("greedy", "beam", "top_k", "nucleus", "contrastive")
+LOGGER_BACKENDS = ("mlflow", "none")
+DTYPE_NAMES = ("float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
+
+
+def _check_choice(key: str, value, choices) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key}: '{value}' is not one of {', '.join(map(str, choices))}")
+
+
+def _check_positive(key: str, value) -> None:
+    if value is None or value <= 0:
+        raise ConfigError(f"{key} must be > 0 (got {value})")
+
+
+def check_values(cfg) -> None:
+    """Value and combination checks that need no model: ranges, choices, exclusive flags."""
+    from sftlab.prompt_formats import check_format
+
+    check_format(cfg.model.prompt_format)
+    _check_choice("model.dtype", cfg.model.dtype, DTYPE_NAMES)
+    _check_choice("model.padding_side", cfg.model.padding_side, ("left", "right"))
+    q = cfg.quantization
+    if q.load_in_4bit and q.load_in_8bit:
+        raise ConfigError(
+            "quantization: load_in_4bit and load_in_8bit are both true; choose one (quantization=nf4 or quantization=int8)"
+        )
+    _check_choice("quantization.bnb_4bit_quant_type", q.bnb_4bit_quant_type, ("nf4", "fp4"))
+    _check_choice("quantization.bnb_4bit_compute_dtype", q.bnb_4bit_compute_dtype, DTYPE_NAMES)
+    _check_positive("lora.r", cfg.lora.r)
+    _check_positive("lora.alpha", cfg.lora.alpha)
+    if not 0.0 <= cfg.lora.dropout < 1.0:
+        raise ConfigError(f"lora.dropout must be in [0, 1) (got {cfg.lora.dropout})")
+    t = cfg.training
+    _check_positive("training.learning_rate", t.learning_rate)
+    _check_positive("training.per_device_train_batch_size", t.per_device_train_batch_size)
+    _check_positive("training.gradient_accumulation_steps", t.gradient_accumulation_steps)
+    _check_positive("training.max_length", t.max_length)
+    _check_positive("training.logging_steps", t.logging_steps)
+    if t.max_steps <= 0 and t.num_train_epochs <= 0:
+        raise ConfigError("training: set training.num_train_epochs > 0 or training.max_steps > 0")
+    if not 0.0 <= t.warmup_ratio < 1.0:
+        raise ConfigError(f"training.warmup_ratio must be in [0, 1) (got {t.warmup_ratio})")
+    if not 0.0 <= cfg.dataset.eval_fraction < 1.0:
+        raise ConfigError(f"dataset.eval_fraction must be in [0, 1) (got {cfg.dataset.eval_fraction})")
+    _check_choice("generation.method", cfg.generation.method, GENERATION_METHODS)
+    _check_choice("logger.backend", cfg.logger.backend, LOGGER_BACKENDS)
+    if cfg.logger.backend == "mlflow" and not cfg.logger.tracking_uri:
+        raise ConfigError("logger.tracking_uri is empty; set it (e.g. sqlite:///mlflow.db) or use logger=none")
+
+
+def check_lora_targets(cfg) -> list[str]:
+    """Check ``lora.target_modules`` against the architecture's linear modules (meta device).
+
+    Returns the available module names.
+    """
+    from sftlab.adapters import check_targets, linear_module_names
+    from sftlab.model_loading import architecture_config, meta_model
+
+    config = architecture_config(cfg.model)
+    available = linear_module_names(meta_model(config))
+    arch = (getattr(config, "architectures", None) or [type(config).__name__.replace("Config", "")])[0]
+    check_targets(list(cfg.lora.target_modules), available, f"{cfg.model.name} ({config.model_type})")
+    log.debug("LoRA targets %s valid for %s", list(cfg.lora.target_modules), arch)
+    return available
+
+
+def validate(cfg) -> None:
+    """All config checks that run before data or weights are loaded."""
+    check_values(cfg)
+    check_lora_targets(cfg)
