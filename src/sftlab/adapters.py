@@ -14,7 +14,10 @@ def linear_module_names(model) -> list[str]:
 
     names = []
     for full_name, module in model.named_modules():
-        is_linear = isinstance(module, torch.nn.Linear) or type(module).__name__ in ("Linear4bit", "Linear8bitLt")
+        is_linear = isinstance(module, torch.nn.Linear) or type(module).__name__ in (
+            "Linear4bit",
+            "Linear8bitLt",
+        )
         leaf = full_name.rsplit(".", 1)[-1]
         if is_linear and leaf != "lm_head" and leaf not in names:
             names.append(leaf)
@@ -38,7 +41,9 @@ def build_lora_config(lora_cfg):
     from peft import LoraConfig
 
     if lora_cfg.r <= 0 or lora_cfg.alpha <= 0:
-        raise ConfigError(f"lora.r and lora.alpha must be positive (got r={lora_cfg.r}, alpha={lora_cfg.alpha})")
+        raise ConfigError(
+            f"lora.r and lora.alpha must be positive (got r={lora_cfg.r}, alpha={lora_cfg.alpha})"
+        )
     if not 0.0 <= lora_cfg.dropout < 1.0:
         raise ConfigError(f"lora.dropout must be in [0, 1) (got {lora_cfg.dropout})")
     return LoraConfig(

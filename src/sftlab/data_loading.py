@@ -40,7 +40,9 @@ def _read_local(path: str) -> list[dict]:
                     try:
                         rows.append(json.loads(line))
                     except json.JSONDecodeError as e:
-                        raise DataError(f"{p}:{n}: not valid JSON ({e.msg}); fix or remove that line") from None
+                        raise DataError(
+                            f"{p}:{n}: not valid JSON ({e.msg}); fix or remove that line"
+                        ) from None
             return rows
         if suffix == ".json":
             data = json.loads(p.read_text(encoding="utf-8"))
@@ -116,7 +118,9 @@ def load_records(dataset_cfg) -> list[dict]:
         if src.max_records:
             recs = recs[: src.max_records]
         if not recs:
-            raise DataError(f"{origin}: no usable records (empty file, or every record lacks instruction/output)")
+            raise DataError(
+                f"{origin}: no usable records (empty file, or every record lacks instruction/output)"
+            )
         records.extend(recs)
     return records
 
@@ -142,7 +146,10 @@ def build_datasets(dataset_cfg, model_cfg):
     from sftlab.prompt_formats import to_prompt_completion
 
     train, held_out = split_records(
-        load_records(dataset_cfg), dataset_cfg.eval_fraction, dataset_cfg.shuffle_seed, dataset_cfg.max_records
+        load_records(dataset_cfg),
+        dataset_cfg.eval_fraction,
+        dataset_cfg.shuffle_seed,
+        dataset_cfg.max_records,
     )
 
     def fmt(recs):

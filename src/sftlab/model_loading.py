@@ -67,7 +67,9 @@ def load_tokenizer(model_cfg, source: str):
     )
     if model_cfg.pad_token:
         if model_cfg.pad_token not in tok.get_vocab():
-            raise ConfigError(f"model.pad_token: '{model_cfg.pad_token}' is not in the tokenizer's vocabulary")
+            raise ConfigError(
+                f"model.pad_token: '{model_cfg.pad_token}' is not in the tokenizer's vocabulary"
+            )
         tok.pad_token = model_cfg.pad_token
     elif tok.pad_token is None:
         # Reusing EOS as pad is safe here: labels of padding are masked, and TRL appends the
@@ -96,3 +98,19 @@ def load_model(model_cfg, source: str, bnb_config, dtype_name: str):
     model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     model.config.use_cache = False  # the KV cache is useless in training and breaks checkpointing
     return model
+
+
+def load_adapter(base_model, adapter_dir: str, trainable: bool = False):
+    """Attach a saved LoRA adapter to ``base_model`` exactly as it was trained.
+
+    TRL keeps QLoRA adapters in bf16; peft would upcast them to fp32 on load, which changes the
+    logits slightly. Keeping the saved dtype reproduces the trained model's outputs.
+    """
+    from peft import PeftModel
+
+    quantized = getattr(base_model, "is_loaded_in_4bit", False) or getattr(
+        base_model, "is_loaded_in_8bit", False
+    )
+    return PeftModel.from_pretrained(
+        base_model, adapter_dir, is_trainable=trainable, autocast_adapter_dtype=not quantized
+    )

@@ -12,8 +12,9 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -31,6 +32,10 @@ class RunResult:
     adapter_dir: str
     output_dir: str
     metrics: dict
+    # The trained PeftModel and its tokenizer, for stages that run in the same process
+    # (evaluation, generation) so the model is not loaded a second time.
+    model: Any = field(default=None, repr=False)
+    tokenizer: Any = field(default=None, repr=False)
 
 
 def run_name(cfg: DictConfig) -> str:
@@ -57,11 +62,11 @@ def _tags(cfg: DictConfig, resolved: dict) -> dict[str, str]:
     }
 
 
-def _final_loss(log_history: list[dict]) -> float:
-    losses = [h["loss"] for h in log_history if "loss" in h]
+def _losses(log_history: list[dict]) -> list[float]:
+    losses = [float(h["loss"]) for h in log_history if "loss" in h]
     if not losses:
         raise RuntimeError("training logged no loss; lower training.logging_steps below the number of steps")
-    return float(losses[-1])
+    return losses
 
 
 def _save_adapter(model, tokenizer, cfg: DictConfig, output_dir: Path) -> Path:
@@ -69,7 +74,11 @@ def _save_adapter(model, tokenizer, cfg: DictConfig, output_dir: Path) -> Path:
     final = output_dir / "adapter"
     tmp = output_dir / "adapter.partial"
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp), safe_serialization=True)
+    # Pass the adapter tensors explicitly: on CPU, bitsandbytes 0.50's state_dict() of a 4-bit
+    # model rewrites the packed base weights in place, so the in-memory model would silently
+    # stop matching the saved adapter (and every later stage of this process would see it).
+    adapter_state = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
+    model.save_pretrained(str(tmp), state_dict=adapter_state, safe_serialization=True)
     tokenizer.save_pretrained(str(tmp))
     (tmp / "sftlab_model.json").write_text(
         json.dumps(
@@ -117,7 +126,9 @@ def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
     trainable, total = model.get_nb_trainable_parameters()
     tracker.log_metrics({"model/trainable_params": trainable, "model/total_params": total})
 
-    sft_config = build_sft_config(cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None)
+    sft_config = build_sft_config(
+        cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None
+    )
     trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, [metrics_callback(tracker)])
     started = time.perf_counter()
     trainer.train()
@@ -125,8 +136,9 @@ def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
     metrics = {"train_seconds": train_seconds}
     if eval_ds is not None:
         metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
-    final_loss = _final_loss(trainer.state.log_history)
-    metrics["final_loss"] = final_loss
+    losses = _losses(trainer.state.log_history)
+    final_loss = losses[-1]
+    metrics.update(first_loss=losses[0], final_loss=final_loss)
     tracker.log_metrics(metrics, step=trainer.state.global_step)
 
     adapter_dir = _save_adapter(trainer.model, tokenizer, cfg, output_dir)
@@ -135,7 +147,9 @@ def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
         tracker.log_artifact(plot, artifact_path="plots")
     if cfg.logger.log_adapter:
         tracker.log_artifacts(adapter_dir, artifact_path="adapter")
-    return RunResult(final_loss, tracker.run_id, str(adapter_dir), str(output_dir), metrics)
+    return RunResult(
+        final_loss, tracker.run_id, str(adapter_dir), str(output_dir), metrics, trainer.model, tokenizer
+    )
 
 
 def run(cfg: DictConfig) -> RunResult:

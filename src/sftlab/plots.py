@@ -17,9 +17,9 @@ def loss_curve(log_history: list[dict], path: str | Path, title: str = "") -> Pa
     if not train:
         return None
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    ax.plot(*zip(*train), marker="o", markersize=3, label="train loss")
+    ax.plot([s for s, _ in train], [v for _, v in train], marker="o", markersize=3, label="train loss")
     if evals:
-        ax.plot(*zip(*evals), marker="s", linestyle="--", label="eval loss")
+        ax.plot([s for s, _ in evals], [v for _, v in evals], marker="s", linestyle="--", label="eval loss")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title(title or "training loss")

@@ -11,8 +11,14 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
-          "float16": "float16", "fp16": "float16"}
+DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+}
 
 
 @dataclass
@@ -45,7 +51,10 @@ def resolve_precision(model_dtype: str, compute_dtype: str, bf16_flag: bool | No
     has_bf16 = _bf16_supported()
     notes = []
     if cuda and not has_bf16:
-        for label, value in (("model.dtype", model_dtype), ("quantization.bnb_4bit_compute_dtype", compute_dtype)):
+        for label, value in (
+            ("model.dtype", model_dtype),
+            ("quantization.bnb_4bit_compute_dtype", compute_dtype),
+        ):
             if value == "bfloat16":
                 notes.append(f"{label}=bfloat16 is not supported on this GPU; using float16")
         model_dtype = "float16" if model_dtype == "bfloat16" else model_dtype

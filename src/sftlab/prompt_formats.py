@@ -47,9 +47,7 @@ FORMATS: dict[str, Callable[[str, str | None], str]] = {
 def check_format(name: str) -> None:
     """Raise a ConfigError naming ``model.prompt_format`` if ``name`` is not a known format."""
     if name not in FORMATS:
-        raise ConfigError(
-            f"model.prompt_format: unknown format '{name}'; choose one of {', '.join(FORMATS)}"
-        )
+        raise ConfigError(f"model.prompt_format: unknown format '{name}'; choose one of {', '.join(FORMATS)}")
 
 
 def to_prompt_completion(record: dict, fmt: str, system: str | None = None) -> dict:

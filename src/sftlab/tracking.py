@@ -47,7 +47,11 @@ def git_commit(cwd: str | None = None) -> str:
         if sha.returncode != 0:
             return "unknown"
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=5
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
@@ -63,7 +67,9 @@ def check_tracking_uri(uri: str, timeout_s: float) -> None:
                 if resp.status != 200:
                     raise TrackingError(f"logger.tracking_uri: {uri} answered HTTP {resp.status} on /health")
         except urllib.error.HTTPError as e:
-            raise TrackingError(f"logger.tracking_uri: {uri} answered HTTP {e.code}; is it an MLflow server?") from None
+            raise TrackingError(
+                f"logger.tracking_uri: {uri} answered HTTP {e.code}; is it an MLflow server?"
+            ) from None
         except (urllib.error.URLError, TimeoutError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise TrackingError(
@@ -71,7 +77,7 @@ def check_tracking_uri(uri: str, timeout_s: float) -> None:
                 "start it (make ui / mlflow server) or use the local default"
             ) from None
     elif uri.startswith("sqlite:///"):
-        db = Path(uri[len("sqlite:///"):])
+        db = Path(uri[len("sqlite:///") :])
         if not db.parent.is_dir():
             raise TrackingError(f"logger.tracking_uri: folder {db.parent} of the SQLite store does not exist")
 
@@ -119,7 +125,9 @@ class MlflowTracker:
                 location = None
                 if tracking_uri.startswith("sqlite:///"):
                     # Keep artifacts beside the database, not wherever the process happens to run.
-                    location = (Path(tracking_uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
+                    location = (
+                        (Path(tracking_uri[len("sqlite:///") :]).parent / "mlartifacts").resolve().as_uri()
+                    )
                 try:
                     mlflow.create_experiment(experiment_name, artifact_location=location)
                 except Exception:  # created meanwhile by a parallel job

@@ -59,7 +59,9 @@ def check_values(cfg) -> None:
     _check_choice("generation.method", cfg.generation.method, GENERATION_METHODS)
     _check_choice("logger.backend", cfg.logger.backend, LOGGER_BACKENDS)
     if cfg.logger.backend == "mlflow" and not cfg.logger.tracking_uri:
-        raise ConfigError("logger.tracking_uri is empty; set it (e.g. sqlite:///mlflow.db) or use logger=none")
+        raise ConfigError(
+            "logger.tracking_uri is empty; set it (e.g. sqlite:///mlflow.db) or use logger=none"
+        )
 
 
 def check_lora_targets(cfg) -> list[str]:

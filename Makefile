@@ -1,0 +1,44 @@
+# make install   torch first (the CPU wheel here; your CUDA wheel on a GPU box), then sftlab editable
+# make test      the fast tier (what CI runs); make test-slow / test-gpu for the heavier tiers
+PYTHON ?= python
+TORCH_VERSION ?= 2.13.0
+PYTEST = $(PYTHON) -m pytest
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+
+.PHONY: install test test-slow test-gpu test-all train ui lint format clean
+
+install:
+	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
+	$(PYTHON) -m pip install -e ".[dev]"
+
+test:
+	$(PYTEST) -m "not slow and not gpu"
+
+test-slow:
+	$(PYTEST) -m "slow and not gpu"
+
+test-gpu:
+	$(PYTEST) -m gpu
+
+test-all:
+	$(PYTEST)
+
+# The embedded default: tiny LLaMA, bundled Spanish data, NF4 QLoRA, ./mlflow.db
+train:
+	$(PYTHON) train.py $(ARGS)
+
+ui:
+	$(PYTHON) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
+
+lint:
+	$(PYTHON) -m ruff check src tests train.py
+	$(PYTHON) -m ruff format --check src tests train.py
+
+format:
+	$(PYTHON) -m ruff check --fix src tests train.py
+	$(PYTHON) -m ruff format src tests train.py
+
+clean:
+	rm -rf outputs multirun mlruns mlartifacts .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,82 @@
+"""``python train.py`` end to end through the real command line and a real MLflow store."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_train_records_a_complete_mlflow_run(train_cli, mlflow_client, runs_of, tmp_path):
+    exp = "cli-e2e"
+    proc = train_cli(
+        f"logger.experiment_name={exp}",
+        "training.max_steps=12",
+        "training.logging_steps=2",
+        "training.bf16=true",  # no bf16 on this CPU: must fall back and say so, not fail
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "final training loss:" in proc.stdout and "mlflow ui --backend-store-uri" in proc.stdout
+
+    (run,) = runs_of(exp)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["lora.r"] == "256"
+    assert run.data.params["model.name"] == "tiny_llama"
+    assert run.data.params["quantization.bnb_4bit_quant_type"] == "nf4"
+    tags = run.data.tags
+    assert tags["model"] == "tiny_llama" and tags["dataset"] == "sample_es" and tags["quantization"] == "nf4"
+    assert len(tags["config_hash"]) == 16 and tags["git_commit"]
+    assert "bf16" in tags["precision_note"]
+
+    history = mlflow_client.get_metric_history(run.info.run_id, "loss")
+    assert [m.step for m in history] == [2, 4, 6, 8, 10, 12]
+    assert {"learning_rate", "grad_norm", "final_loss", "eval_loss"} <= set(run.data.metrics)
+    assert run.data.metrics["final_loss"] == history[-1].value
+
+    artifacts = {a.path for a in mlflow_client.list_artifacts(run.info.run_id)}
+    assert {"config.yaml", "adapter", "plots"} <= artifacts
+    adapter_files = {Path(a.path).name for a in mlflow_client.list_artifacts(run.info.run_id, "adapter")}
+    assert {"adapter_model.safetensors", "adapter_config.json", "tokenizer.json"} <= adapter_files
+    assert [a.path for a in mlflow_client.list_artifacts(run.info.run_id, "plots")] == [
+        "plots/loss_curve.png"
+    ]
+    local = mlflow_client.download_artifacts(run.info.run_id, "plots/loss_curve.png", str(tmp_path))
+    assert Path(local).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ctrl_c_marks_the_run_killed(cache_dir, mlflow_uri, runs_of, tmp_path):
+    exp = "cli-killed"
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        f"logger.tracking_uri={mlflow_uri}",
+        f"logger.experiment_name={exp}",
+        f"paths.cache_dir={cache_dir}",
+        f"hydra.run.dir={tmp_path}",
+        "training.max_steps=100000",
+        "training.logging_steps=1",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            runs = runs_of(exp)
+            if runs and "loss" in runs[0].data.metrics:  # training has started
+                break
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            time.sleep(1)
+        else:
+            raise AssertionError("training never started")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    (run,) = runs_of(exp)
+    assert run.info.status == "KILLED"
+    assert "Ctrl-C" in run.data.tags["error"]
