@@ -18,6 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from sftlab.stages import run_stages
 from sftlab.tracking import config_hash, flatten, git_commit, make_tracker
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ def run(cfg: DictConfig) -> RunResult:
     try:
         tracker.log_artifact(output_dir / "config.yaml")
         result = _train(cfg, tracker, output_dir)
+        run_stages(cfg, tracker, result)
     except KeyboardInterrupt:
         tracker.end("KILLED", "interrupted by the user (Ctrl-C)")
         raise

@@ -1,0 +1,25 @@
+"""Stages that run after training, inside the same tracked run, on the in-memory model.
+
+Each stage is a function ``stage(cfg, tracker, result) -> None`` that logs its own metrics
+and artifacts. A stage decides from ``cfg`` whether it is enabled. The order of ``STAGES`` is
+the order of the run (evaluation before judging, as in DESIGN.md's run flow).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+def _stages() -> list[Callable]:
+    """The post-training stages, imported lazily so ``train.py`` starts fast."""
+    return []
+
+
+def run_stages(cfg, tracker, result) -> None:
+    """Run every post-training stage in order; an exception fails the run."""
+    for stage in _stages():
+        log.info("Stage %s", stage.__module__)
+        stage(cfg, tracker, result)
