@@ -122,10 +122,12 @@ def find_leaks(suites: dict[str, list[str]], records: list[dict], threshold: flo
     report = LeakReport(list(suites), sum(len(q) for q in suites.values()), len(records), threshold)
     for suite, questions in suites.items():
         for question in questions:
-            hit = index.match(question)
-            if hit:
-                kind, entry, sim = hit
+            seen: set[int] = set()
+            for kind, entry, sim in index.matches(question):
                 rec_i = owner[entry]
+                if rec_i in seen:  # a record's instruction and instruction+input can both match
+                    continue
+                seen.add(rec_i)
                 report.leaks.append(
                     Leak(suite, question, kind, round(sim, 4), rec_i, records[rec_i]["instruction"])
                 )
@@ -155,7 +157,7 @@ def enforce(report: LeakReport, records: list[dict], on_leak: str) -> list[dict]
     first = report.leaks[0]
     summary = (
         f"{len(report.leaking_records())} training record(s) contain evaluation questions "
-        f"({report.exact} exact, {report.near} near-duplicate; e.g. {first.question[:60]!r} from {first.suite})"
+        f"({report.exact} exact, {report.near} near-duplicate match(es); e.g. {first.question[:60]!r} from {first.suite})"
     )
     if on_leak == "fail":
         raise DataError(

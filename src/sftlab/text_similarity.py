@@ -48,7 +48,7 @@ class NearDupIndex:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
         self.threshold = threshold
-        self._exact: dict[str, int] = {}
+        self._exact: dict[str, list[int]] = {}
         self._sets: list[frozenset[str]] = []
         self._postings: dict[str, list[int]] = {}
 
@@ -59,27 +59,32 @@ class NearDupIndex:
     def add(self, text: str) -> int:
         """Index ``text``; returns its id (the order of addition)."""
         idx = len(self._sets)
-        self._exact.setdefault(normalize_text(text), idx)
+        self._exact.setdefault(normalize_text(text), []).append(idx)
         grams = shingles(text)
         self._sets.append(grams)
         for g in grams:
             self._postings.setdefault(g, []).append(idx)
         return idx
 
-    def match(self, text: str) -> tuple[str, int, float] | None:
-        """``("exact", id, 1.0)``, ``("near", id, similarity)`` for the most similar text, or None."""
-        exact = self._exact.get(normalize_text(text))
-        if exact is not None:
-            return "exact", exact, 1.0
+    def matches(self, text: str) -> list[tuple[str, int, float]]:
+        """Every indexed text equal (``"exact"``) or similar (``"near"``) to ``text``, most similar first."""
+        norm = normalize_text(text)
+        exact = set(self._exact.get(norm, ()))
+        found = [("exact", i, 1.0) for i in sorted(exact)]
         grams = shingles(text)
-        if not grams:
-            return None
-        shared = Counter(i for g in grams for i in self._postings.get(g, ()))
-        best, best_sim = None, 0.0
-        for idx, inter in shared.items():
-            sim = inter / (len(grams) + len(self._sets[idx]) - inter)
-            if sim > best_sim:
-                best, best_sim = idx, sim
-        if best is not None and best_sim >= self.threshold:
-            return "near", best, best_sim
-        return None
+        if grams:
+            shared = Counter(i for g in grams for i in self._postings.get(g, ()))
+            near = []
+            for idx, inter in shared.items():
+                if idx in exact:
+                    continue
+                sim = inter / (len(grams) + len(self._sets[idx]) - inter)
+                if sim >= self.threshold:
+                    near.append(("near", idx, sim))
+            found += sorted(near, key=lambda m: (-m[2], m[1]))
+        return found
+
+    def match(self, text: str) -> tuple[str, int, float] | None:
+        """The best of :meth:`matches` (an exact one first), or None."""
+        found = self.matches(text)
+        return found[0] if found else None
