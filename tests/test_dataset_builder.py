@@ -256,3 +256,54 @@ def test_valid_reply_shapes():
     assert parse_reply(json.dumps({"pairs": [pair]})) == want
     assert parse_reply(json.dumps(pair)) == want
     assert parse_reply("```json\n" + json.dumps([pair]) + "\n```") == want
+
+
+def test_hf_local_backend_generates_and_rejects_garbage(tmp_path, compose):
+    """A local transformers model as generator: a random tiny model writes no JSON, so the chunk is rejected."""
+    from omegaconf import OmegaConf
+
+    from sftlab.dataset_builder.build import build
+    from sftlab.dataset_builder.config import BuildConfig
+    from sftlab.llm_client import HFLocalClient, make_client
+    from sftlab.model_loading import resolve_source
+
+    model_dir = resolve_source(compose().model)
+    cfg = OmegaConf.merge(
+        OmegaConf.structured(BuildConfig),
+        {
+            "input_dir": DOCS,
+            "output": str(tmp_path / "local.jsonl"),
+            "generator": {
+                "backend": "hf_local",
+                "model": model_dir,
+                "max_tokens": 8,
+                "temperature": 0.0,
+                "device": "cpu",
+            },
+            "reply_attempts": 2,
+            "max_chunks": 1,
+        },
+    )
+    client = make_client(cfg.generator)
+    assert isinstance(client, HFLocalClient)
+    assert isinstance(client.complete([{"role": "user", "content": "Hola"}]), str)
+    stats = build(cfg, client, progress=False)
+    assert stats.requests == 2 and stats.rejected_chunks == 1 and stats.kept == 0
+    (rejected,) = _rows(tmp_path / "local.rejected.jsonl")
+    assert rejected["reason"] == "invalid reply" and len(rejected["attempts"]) == 2
+    assert rejected["generator_model"] == model_dir
+
+
+def test_build_config_composes_and_rejects_unknown_keys():
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
+
+    from sftlab.dataset_builder.config import register_build_config
+
+    register_build_config()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("build_dataset", overrides=[f"input_dir={DOCS}", "output=/tmp/x.jsonl"])
+        assert cfg.generator.backend == "openai_compatible" and cfg.generator.api_key_env == "OPENAI_API_KEY"
+        assert cfg.prompt.version == "sri_qa_v1" and cfg.reply_attempts == 3
+        with pytest.raises(ConfigCompositionException):
+            compose("build_dataset", overrides=["generator.api_key=sk-should-not-exist"])

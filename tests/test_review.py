@@ -134,3 +134,28 @@ def test_review_import_refuses_untrustworthy_rows(pairs, tmp_path, edits, messag
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert not out.exists() and not Path(f"{out}.partial").exists()  # nothing half-written passed off
+
+
+def test_rerun_is_free_and_settings_cannot_change_midway(pairs, tmp_path, monkeypatch):
+    from sftlab.dataset_builder.build import build
+    from sftlab.dataset_builder.config import BuildConfig
+    from sftlab.errors import ConfigError
+    from sftlab.llm_client import make_client
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    stub = ChatStub(_reply, KEY).start()
+    base = {
+        "input_dir": asset_path("legal_docs"),
+        "output": str(pairs),
+        "generator": {"model": "stub", "base_url": stub.base_url, "request_retries": 0},
+        "chunking": {"max_chars": 600},
+    }
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(BuildConfig), base)
+        again = build(cfg, make_client(cfg.generator), progress=False)
+        changed = OmegaConf.merge(cfg, {"prompt": {"pairs_per_chunk": 5}})
+        with pytest.raises(ConfigError, match="built with pairs_per_chunk=3, not 5"):
+            build(changed, make_client(changed.generator), progress=False)
+    finally:
+        stub.stop()
+    assert again.requests == 0 and again.chunks_done_before == 11 and sum(stub.received.values()) == 0
