@@ -103,8 +103,9 @@ def _append(path: Path, rows: list[dict]) -> None:
 
 
 def _check_manifest(paths: BuildPaths, manifest: dict) -> None:
-    """A resumed build must use the same prompt, generator and chunking as the first run."""
-    if paths.manifest.exists():
+    """A resumed build must use the same prompt, generator and chunking as the run that started it."""
+    started = paths.ledger.exists() and paths.ledger.stat().st_size > 0
+    if started and paths.manifest.exists():
         old = json.loads(paths.manifest.read_text(encoding="utf-8"))
         diff = [k for k in manifest if k in old and old[k] != manifest[k]]
         if diff:
@@ -113,7 +114,7 @@ def _check_manifest(paths: BuildPaths, manifest: dict) -> None:
                 f"output: {paths.pairs} was built with {k}={old[k]!r}, not {manifest[k]!r}; "
                 "write to a new output file, or restore the original settings to resume"
             )
-    else:
+    elif not started:  # nothing generated yet: (re)write the manifest for these settings
         tmp = paths.manifest.with_suffix(".tmp")
         tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         os.replace(tmp, paths.manifest)
