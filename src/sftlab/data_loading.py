@@ -104,11 +104,20 @@ def normalize(rows: list[dict], fmt: str, origin: str) -> list[dict]:
     return out
 
 
-def load_records(dataset_cfg) -> list[dict]:
-    """All sources of ``dataset_cfg`` normalized and concatenated, in source order."""
+def source_name(src, index: int) -> str:
+    """The label of a source in statistics: ``name``, else the hub id, else the file's stem."""
+    if getattr(src, "name", None):
+        return src.name
+    if src.hub_id:
+        return src.hub_id
+    return Path(src.path).stem if src.path else f"source{index}"
+
+
+def load_source_records(dataset_cfg) -> list[tuple[str, list[dict]]]:
+    """Each source of ``dataset_cfg`` normalized, as ``(source name, records)`` in config order."""
     if not dataset_cfg.sources:
         raise DataError(f"dataset '{dataset_cfg.name}': no sources configured (dataset.sources is empty)")
-    records: list[dict] = []
+    parts: list[tuple[str, list[dict]]] = []
     for i, src in enumerate(dataset_cfg.sources):
         if bool(src.path) == bool(src.hub_id):
             raise DataError(f"dataset.sources.{i}: set exactly one of path or hub_id")
@@ -121,8 +130,13 @@ def load_records(dataset_cfg) -> list[dict]:
             raise DataError(
                 f"{origin}: no usable records (empty file, or every record lacks instruction/output)"
             )
-        records.extend(recs)
-    return records
+        parts.append((source_name(src, i), recs))
+    return parts
+
+
+def load_records(dataset_cfg) -> list[dict]:
+    """All sources of ``dataset_cfg`` normalized and concatenated, in source order."""
+    return [rec for _, recs in load_source_records(dataset_cfg) for rec in recs]
 
 
 def split_records(records: list[dict], eval_fraction: float, seed: int, max_records: int | None = None):
@@ -139,22 +153,23 @@ def split_records(records: list[dict], eval_fraction: float, seed: int, max_reco
     return records[n_eval:], records[:n_eval]
 
 
-def build_datasets(dataset_cfg, model_cfg):
-    """Train/eval ``datasets.Dataset`` objects of prompt/completion pairs for this model."""
+def build_datasets(dataset_cfg, model_cfg, tracker=None):
+    """Train/eval ``datasets.Dataset`` objects of prompt/completion pairs for this model.
+
+    The records go through :func:`sftlab.data_mixing.prepare_records` (mix, dedup, token-length
+    filter, split, leak check); its statistics and the content hash of the training split are
+    logged to ``tracker`` when one is given.
+    """
     import datasets
 
+    from sftlab.data_mixing import prepare_records
     from sftlab.prompt_formats import to_prompt_completion
 
-    train, held_out = split_records(
-        load_records(dataset_cfg),
-        dataset_cfg.eval_fraction,
-        dataset_cfg.shuffle_seed,
-        dataset_cfg.max_records,
-    )
+    prepared = prepare_records(dataset_cfg, model_cfg, tracker)
 
     def fmt(recs):
         return [to_prompt_completion(r, model_cfg.prompt_format, model_cfg.system_prompt) for r in recs]
 
-    train_ds = datasets.Dataset.from_list(fmt(train))
-    eval_ds = datasets.Dataset.from_list(fmt(held_out)) if held_out else None
+    train_ds = datasets.Dataset.from_list(fmt(prepared.train))
+    eval_ds = datasets.Dataset.from_list(fmt(prepared.held_out)) if prepared.held_out else None
     return train_ds, eval_ds

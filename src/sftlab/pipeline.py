@@ -109,7 +109,8 @@ def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
     from sftlab.validation import validate
 
     validate(cfg)
-    train_ds, eval_ds = build_datasets(cfg.dataset, cfg.model)  # data errors surface before weights
+    # Data errors surface before weights; stats, data_hash and any leak report go to the run.
+    train_ds, eval_ds = build_datasets(cfg.dataset, cfg.model, tracker)
     log.info("Data: %d train / %d eval records (%s)", len(train_ds), len(eval_ds or []), cfg.dataset.name)
     tracker.log_metrics({"data/train_records": len(train_ds), "data/eval_records": len(eval_ds or [])})
 

@@ -56,6 +56,18 @@ class DataSourceConfig:
     split: str = "train"
     format: str = "alpaca"  # alpaca | dolly | qa
     max_records: Optional[int] = None
+    name: Optional[str] = None  # label in the data statistics; null: derived from path / hub id
+    weight: float = 1.0  # share of this source under dataset.mix=interleave
+
+
+@dataclass
+class LeakCheckConfig:
+    """Evaluation suites whose questions must not appear in the training data."""
+
+    suites: list[str] = field(default_factory=list)  # JSONL files of evaluation questions
+    question_field: Optional[str] = None  # null: the first of prompt/question/instruction/text
+    near_threshold: float = 0.85  # Jaccard similarity of character 4-grams counted as a near-duplicate
+    on_leak: str = "fail"  # fail | drop | warn
 
 
 @dataclass
@@ -67,6 +79,12 @@ class DatasetConfig:
     eval_fraction: float = 0.05
     shuffle_seed: int = 42
     max_records: Optional[int] = None
+    mix: str = "concat"  # concat | interleave (weighted by sources.N.weight, seeded by mix_seed)
+    mix_seed: int = 42
+    dedup: bool = False  # drop records whose instruction+input repeats an earlier one
+    min_tokens: Optional[int] = None  # drop records shorter than this (prompt + answer tokens)
+    max_tokens: Optional[int] = None  # drop records longer than this instead of truncating them
+    leak_check: LeakCheckConfig = field(default_factory=LeakCheckConfig)
 
 
 @dataclass
