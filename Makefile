@@ -32,12 +32,12 @@ ui:
 	$(PYTHON) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
 lint:
-	$(PYTHON) -m ruff check src tests train.py
-	$(PYTHON) -m ruff format --check src tests train.py
+	$(PYTHON) -m ruff check src tests train.py judge.py import_human_scores.py
+	$(PYTHON) -m ruff format --check src tests train.py judge.py import_human_scores.py
 
 format:
-	$(PYTHON) -m ruff check --fix src tests train.py
-	$(PYTHON) -m ruff format src tests train.py
+	$(PYTHON) -m ruff check --fix src tests train.py judge.py import_human_scores.py
+	$(PYTHON) -m ruff format src tests train.py judge.py import_human_scores.py
 
 clean:
 	rm -rf outputs multirun mlruns mlartifacts .pytest_cache .ruff_cache

@@ -19,7 +19,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", help="the filled-in template (.csv or .jsonl)")
     parser.add_argument("--run-id", required=True, help="the MLflow run that exported the template")
-    parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow store (default: ./mlflow.db)")
+    parser.add_argument(
+        "--tracking-uri", default="sqlite:///mlflow.db", help="MLflow store (default: ./mlflow.db)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:

@@ -3,11 +3,13 @@ greedy, it never touches remote code; the other decoding methods keep their seed
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.conftest import CONF_DIR
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 PROMPT = "[INST] ¿Cuál es la capital de Ecuador? [/INST]"
 
@@ -90,12 +92,18 @@ def test_alpha_zero_is_exactly_greedy(peft_4bit):
 
     _, model, tok = peft_4bit
     ids = tok([PROMPT], return_tensors="pt").input_ids
-    ours = contrastive_search(model, ids, top_k=5, penalty_alpha=0.0, max_new_tokens=12, eos_token_ids=[tok.eos_token_id])
+    ours = contrastive_search(
+        model, ids, top_k=5, penalty_alpha=0.0, max_new_tokens=12, eos_token_ids=[tok.eos_token_id]
+    )
     with torch.no_grad():
         greedy = model.generate(
-            input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=12,
-            pad_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id,
-        )[0, ids.shape[1]:].tolist()
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=False,
+            max_new_tokens=12,
+            pad_token_id=tok.eos_token_id,
+            eos_token_id=tok.eos_token_id,
+        )[0, ids.shape[1] :].tolist()
     assert ours == greedy[: len(ours)] and len(ours) == len(greedy)
 
 
@@ -107,7 +115,9 @@ def test_stops_on_eos_and_max_new_tokens(peft_4bit):
     free = contrastive_search(model, ids, top_k=3, penalty_alpha=0.5, max_new_tokens=5)
     assert len(free) == 5
     # declare the 3rd generated token an end-of-sequence token: decoding must stop right there
-    stopped = contrastive_search(model, ids, top_k=3, penalty_alpha=0.5, max_new_tokens=5, eos_token_ids=[free[2]])
+    stopped = contrastive_search(
+        model, ids, top_k=3, penalty_alpha=0.5, max_new_tokens=5, eos_token_ids=[free[2]]
+    )
     assert stopped == free[: free.index(free[2]) + 1]
 
 
@@ -130,10 +140,17 @@ def test_contrastive_answers_never_use_generate_or_remote_code(peft_4bit, monkey
     gen.max_new_tokens, gen.num_attempts = 4, 2
     prompts = [SuitePrompt("s", "c1", "contextual", ["Hola", "¿Y ahora?"], [None, None])]
     rows = generate_answers(model, tok, prompts, gen, cfg.model)
-    assert [(r["item"], r["attempt"]) for r in rows] == [("c1/t1", 1), ("c1/t2", 1), ("c1/t1", 2), ("c1/t2", 2)]
+    assert [(r["item"], r["attempt"]) for r in rows] == [
+        ("c1/t1", 1),
+        ("c1/t2", 1),
+        ("c1/t1", 2),
+        ("c1/t2", 2),
+    ]
     assert rows[1]["conversation"].startswith("Usuario: Hola\nAsistente: ")
     assert rows[2]["answer"] == rows[0]["answer"] and "same as attempt 1" in rows[2]["note"]
-    assert {r["seed"] for r in rows} == {gen.seed, gen.seed + 1} and {r["method"] for r in rows} == {"contrastive"}
+    assert {r["seed"] for r in rows} == {gen.seed, gen.seed + 1} and {r["method"] for r in rows} == {
+        "contrastive"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +164,13 @@ def test_transformers_methods_record_method_and_seed(cache_dir, plain_model, met
     from sftlab.generation import generate_answers
     from sftlab.prompt_suites import SuitePrompt
 
-    cfg = _compose(cache_dir, "quantization=none", f"generation={method}", "generation.max_new_tokens=6", "generation.num_attempts=2")
+    cfg = _compose(
+        cache_dir,
+        "quantization=none",
+        f"generation={method}",
+        "generation.max_new_tokens=6",
+        "generation.num_attempts=2",
+    )
     model, tok = plain_model
     prompts = [SuitePrompt("s", "p1", "simple", ["¿Qué es el IVA?"], [None])]
     rows = generate_answers(model, tok, prompts, cfg.generation, cfg.model)

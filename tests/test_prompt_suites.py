@@ -16,7 +16,12 @@ from sftlab.prompt_suites import categories, load_suite
 def test_general_es_has_the_studys_categories():
     prompts = load_suite("general_es")
     assert categories(prompts) == ["simple", "complex", "creative", "contextual"]
-    assert Counter(p.category for p in prompts) == {"simple": 10, "complex": 10, "creative": 5, "contextual": 5}
+    assert Counter(p.category for p in prompts) == {
+        "simple": 10,
+        "complex": 10,
+        "creative": 5,
+        "contextual": 5,
+    }
     series = [p for p in prompts if p.category == "contextual"]
     assert all(p.multi_turn and len(p.turns) == 5 for p in series)
     assert not any(p.multi_turn for p in prompts if p.category != "contextual")
@@ -68,7 +73,9 @@ def test_unknown_suite_and_duplicate_ids(tmp_path):
     with pytest.raises(DataError, match="unknown suite 'nope'.*general_es"):
         load_suite("nope")
     path = tmp_path / "dup.jsonl"
-    path.write_text('{"id": "a", "category": "x", "prompt": "p"}\n{"id": "a", "category": "x", "prompt": "q"}\n')
+    path.write_text(
+        '{"id": "a", "category": "x", "prompt": "p"}\n{"id": "a", "category": "x", "prompt": "q"}\n'
+    )
     with pytest.raises(DataError, match="duplicate id 'a'"):
         load_suite(str(path))
 
@@ -76,7 +83,10 @@ def test_unknown_suite_and_duplicate_ids(tmp_path):
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_single_turn_chat_prompt_is_the_training_prompt(fmt):
     record = {"instruction": "¿Qué es el IVA?", "input": "", "output": "Un impuesto."}
-    assert to_chat_prompt([], "¿Qué es el IVA?", fmt, "Sé breve.") == to_prompt_completion(record, fmt, "Sé breve.")["prompt"]
+    assert (
+        to_chat_prompt([], "¿Qué es el IVA?", fmt, "Sé breve.")
+        == to_prompt_completion(record, fmt, "Sé breve.")["prompt"]
+    )
 
 
 def test_multi_turn_prompts_follow_each_family():
@@ -87,6 +97,12 @@ def test_multi_turn_prompts_follow_each_family():
         "[INST] ¿Qué es el RUC? [/INST] Un registro. </s><s>[INST] ¿Y el RIMPE? [/INST]"
     )
     mistral = to_chat_prompt(history, "¿Y el RIMPE?", "mistral_instruct", None, "<s>", "</s>")
-    assert mistral == "[INST] Hola [/INST] ¡Hola! ¿En qué te ayudo?</s>[INST] ¿Qué es el RUC? [/INST] Un registro.</s>[INST] ¿Y el RIMPE? [/INST]"
+    assert (
+        mistral
+        == "[INST] Hola [/INST] ¡Hola! ¿En qué te ayudo?</s>[INST] ¿Qué es el RUC? [/INST] Un registro.</s>[INST] ¿Y el RIMPE? [/INST]"
+    )
     falcon = to_chat_prompt(history, "¿Y el RIMPE?", "falcon_chat", None, None, "<|endoftext|>")
-    assert falcon == "User: Hola\nAssistant: ¡Hola! ¿En qué te ayudo?\nUser: ¿Qué es el RUC?\nAssistant: Un registro.\nUser: ¿Y el RIMPE?\nAssistant:"
+    assert (
+        falcon
+        == "User: Hola\nAssistant: ¡Hola! ¿En qué te ayudo?\nUser: ¿Qué es el RUC?\nAssistant: Un registro.\nUser: ¿Y el RIMPE?\nAssistant:"
+    )

@@ -45,7 +45,9 @@ def contrastive_search(
     in ``eos_token_ids``. ``progress`` (optional) is called once per generated token.
     """
     if input_ids.dim() != 2 or input_ids.shape[0] != 1:
-        raise ValueError(f"contrastive_search decodes one sequence at a time, got shape {tuple(input_ids.shape)}")
+        raise ValueError(
+            f"contrastive_search decodes one sequence at a time, got shape {tuple(input_ids.shape)}"
+        )
     if top_k < 1:
         raise ValueError(f"top_k must be >= 1 (got {top_k})")
     if not 0.0 <= penalty_alpha <= 1.0:
@@ -65,9 +67,7 @@ def contrastive_search(
         cand_probs, cand_ids = probs.topk(k)  # (k,), (k,)
         # One forward pass for all k candidates on k copies of the context's cache.
         cache.batch_repeat_interleave(k)
-        step = model(
-            input_ids=cand_ids.view(k, 1), cache=cache, use_cache=True, output_hidden_states=True
-        )
+        step = model(input_ids=cand_ids.view(k, 1), cache=cache, use_cache=True, output_hidden_states=True)
         cand_hidden = F.normalize(_last_hidden(step)[:, -1], dim=-1)  # (k, H)
         degeneration = (cand_hidden @ context.T).max(dim=-1).values  # (k,)
         scores = (1.0 - penalty_alpha) * cand_probs - penalty_alpha * degeneration

@@ -65,9 +65,13 @@ def hf_generation_config(gen, tokenizer, eos_ids: list[int]):
             do_sample=gen.do_sample, num_beams=gen.num_beams, early_stopping=True, **common
         )
     if gen.method == "top_k":
-        return GenerationConfig(do_sample=True, top_k=gen.top_k, top_p=1.0, temperature=gen.temperature, **common)
+        return GenerationConfig(
+            do_sample=True, top_k=gen.top_k, top_p=1.0, temperature=gen.temperature, **common
+        )
     if gen.method == "nucleus":
-        return GenerationConfig(do_sample=True, top_k=0, top_p=gen.top_p, temperature=gen.temperature, **common)
+        return GenerationConfig(
+            do_sample=True, top_k=0, top_p=gen.top_p, temperature=gen.temperature, **common
+        )
     raise ConfigError(f"generation.method: '{gen.method}' has no transformers equivalent")
 
 
@@ -142,7 +146,9 @@ def generate_answers(model, tokenizer, prompts: list[SuitePrompt], gen, model_cf
                     torch.manual_seed(seed)
                     history: list[tuple[str, str]] = []
                     series = []
-                    for turn, (question, reference) in enumerate(zip(prompt.turns, prompt.references), 1):
+                    for turn, (question, reference) in enumerate(
+                        zip(prompt.turns, prompt.references, strict=False), 1
+                    ):
                         text = to_chat_prompt(
                             history,
                             question,

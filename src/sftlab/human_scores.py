@@ -101,14 +101,18 @@ def read_filled(path) -> dict[tuple[str, str, int], tuple[int | None, str]]:
         raise DataError(f"{p}: no rows")
     missing = [c for c in (*KEY, "human_score") if c not in lines[0][1]]
     if missing:
-        raise DataError(f"{p}: missing column(s) {missing}; fill in the exported file without renaming columns")
+        raise DataError(
+            f"{p}: missing column(s) {missing}; fill in the exported file without renaming columns"
+        )
     out: dict[tuple[str, str, int], tuple[int | None, str]] = {}
     for n, rec in lines:
         where = f"{p}:{n}"
         try:
             key = row_key(rec)
         except (TypeError, ValueError):
-            raise DataError(f"{where}: suite/item/attempt are not valid (attempt must be an integer)") from None
+            raise DataError(
+                f"{where}: suite/item/attempt are not valid (attempt must be an integer)"
+            ) from None
         if key in out:
             raise DataError(f"{where}: duplicate line for {key}")
         reason = rec.get("human_reason") or ""

@@ -25,12 +25,16 @@ def check_adapter(cfg) -> Path | None:
         return None
     folder = Path(cfg.adapter).expanduser().resolve()
     if not (folder / "adapter_config.json").is_file():
-        raise ConfigError(f"adapter: {folder} is not a saved adapter (no adapter_config.json); pass outputs/<date>/<time>/adapter")
+        raise ConfigError(
+            f"adapter: {folder} is not a saved adapter (no adapter_config.json); pass outputs/<date>/<time>/adapter"
+        )
     info = folder / "sftlab_model.json"
     if info.is_file():
         base = json.loads(info.read_text()).get("base_model")
         if base and base != cfg.model.name:
-            raise ConfigError(f"adapter: {folder} was trained on model={base}, not model={cfg.model.name}; pass model={base}")
+            raise ConfigError(
+                f"adapter: {folder} was trained on model={base}, not model={cfg.model.name}; pass model={base}"
+            )
     return folder
 
 
@@ -86,5 +90,7 @@ def _judge(cfg, tracker, output_dir: Path, preflight, run_judging) -> str:
     model = load_model(cfg.model, source, bnb, precision.model_dtype)
     if adapter is not None:
         model = load_adapter(model, str(adapter))
-    _, text = run_judging(cfg, model, tokenizer, tracker, output_dir / "judge", model_label(cfg.model, adapter))
+    _, text = run_judging(
+        cfg, model, tokenizer, tracker, output_dir / "judge", model_label(cfg.model, adapter)
+    )
     return text

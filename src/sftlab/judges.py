@@ -89,10 +89,14 @@ class OpenAICompatibleJudge:
             try:
                 text = self._ask(messages)
             except openai.APITimeoutError:
-                err = f"timeout: no reply within {self.cfg.timeout_s:g}s (after {self.cfg.max_retries} retries)"
+                err = (
+                    f"timeout: no reply within {self.cfg.timeout_s:g}s (after {self.cfg.max_retries} retries)"
+                )
                 return _verdict(error=err, asks=asks, seconds=time.perf_counter() - started)
             except openai.APIStatusError as e:
-                err = self._scrub(f"HTTP {e.status_code} (after {self.cfg.max_retries} retries): {str(e)[:200]}")
+                err = self._scrub(
+                    f"HTTP {e.status_code} (after {self.cfg.max_retries} retries): {str(e)[:200]}"
+                )
                 return _verdict(error=err, asks=asks, seconds=time.perf_counter() - started)
             except openai.APIConnectionError as e:
                 err = self._scrub(f"connection error: {str(e)[:200]}")
@@ -127,10 +131,14 @@ class HFLocalJudge:
             from sftlab.precision import torch_dtype
 
             if not judge_cfg.model:
-                raise ConfigError("judge.model is empty; set a hub id or a local folder for the hf_local judge")
+                raise ConfigError(
+                    "judge.model is empty; set a hub id or a local folder for the hf_local judge"
+                )
             try:
                 tokenizer = AutoTokenizer.from_pretrained(judge_cfg.model)
-                model = AutoModelForCausalLM.from_pretrained(judge_cfg.model, dtype=torch_dtype(judge_cfg.dtype))
+                model = AutoModelForCausalLM.from_pretrained(
+                    judge_cfg.model, dtype=torch_dtype(judge_cfg.dtype)
+                )
             except OSError as e:
                 raise ConfigError(
                     f"judge.model: cannot load '{judge_cfg.model}' ({str(e).splitlines()[0][:160]})"
@@ -205,7 +213,9 @@ def check_judge(judge_cfg) -> None:
     if not judge_cfg.suites:
         raise ConfigError("judge.suites is empty; list suite names (general_es, law_ec) or .jsonl files")
     if judge_cfg.max_items_per_category is not None and judge_cfg.max_items_per_category < 1:
-        raise ConfigError(f"judge.max_items_per_category must be >= 1 or null (got {judge_cfg.max_items_per_category})")
+        raise ConfigError(
+            f"judge.max_items_per_category must be >= 1 or null (got {judge_cfg.max_items_per_category})"
+        )
 
 
 def build_judge(judge_cfg):
@@ -242,5 +252,5 @@ def grade_rows(judge, rubric_cfg, rows: list[dict], concurrency: int = 1) -> lis
                 bar.update()
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            verdicts = dict(zip(unique, pool.map(one, unique.values())))
+            verdicts = dict(zip(unique, pool.map(one, unique.values()), strict=False))
     return [dict(verdicts[key(row)]) for row in rows]

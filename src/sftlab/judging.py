@@ -125,7 +125,9 @@ def report(rows: list[dict], meta: dict) -> tuple[str, dict[str, float]]:
         metrics.update(summary_metrics(human_summary, "human"))
         metrics["human/graded_attempts"] = float(sum(r.get("human_score") is not None for r in rows))
     n = meta.get("num_attempts", "N")
-    text = markdown_tables(results, f"Rubric scores (1–5), best of {n} attempts — rubric {meta['rubric_version']}")
+    text = markdown_tables(
+        results, f"Rubric scores (1–5), best of {n} attempts — rubric {meta['rubric_version']}"
+    )
     if has_judge and has_human:
         stats = agreement(rows, "score", "human_score")
         text += "\n" + agreement_markdown(stats, meta["judge"], "human")
@@ -139,7 +141,9 @@ def report(rows: list[dict], meta: dict) -> tuple[str, dict[str, float]]:
     return text, {k: v for k, v in metrics.items() if not math.isnan(v)}
 
 
-def record(sink: RunLog, rows: list[dict], meta: dict, out_dir: Path, rubric_cfg=None, export_format=None) -> str:
+def record(
+    sink: RunLog, rows: list[dict], meta: dict, out_dir: Path, rubric_cfg=None, export_format=None
+) -> str:
     """Write the judging files to ``out_dir`` and log files, table, metrics and tags to the run."""
     out_dir = Path(out_dir)
     text, metrics = report(rows, meta)
@@ -153,7 +157,9 @@ def record(sink: RunLog, rows: list[dict], meta: dict, out_dir: Path, rubric_cfg
     if export_format:
         from sftlab.human_scores import export_for_people
 
-        files.append(export_for_people(rows, out_dir / f"human_scores_template.{export_format}", export_format))
+        files.append(
+            export_for_people(rows, out_dir / f"human_scores_template.{export_format}", export_format)
+        )
     for path in files:
         sink.file(path)
     sink.table(rows, "attempts.json")
@@ -223,7 +229,12 @@ def run_judging(cfg, model, tokenizer, tracker, out_dir, label: str) -> tuple[li
         "num_attempts": cfg.generation.num_attempts,
         "method": cfg.generation.method,
     }
-    log.info("Generating %d prompt(s) x %d attempt(s) with %s", len(prompts), cfg.generation.num_attempts, cfg.generation.method)
+    log.info(
+        "Generating %d prompt(s) x %d attempt(s) with %s",
+        len(prompts),
+        cfg.generation.num_attempts,
+        cfg.generation.method,
+    )
     rows = generate_answers(model, tokenizer, prompts, cfg.generation, cfg.model)
     for row in rows:
         row.update(judge=jc.name, rubric_version=jc.rubric.version, rubric_hash=fingerprint)
@@ -234,11 +245,15 @@ def run_judging(cfg, model, tokenizer, tracker, out_dir, label: str) -> tuple[li
             verdicts = grade_rows(judge, jc.rubric, rows, jc.concurrency)
         finally:
             judge.close()
-        for row, verdict in zip(rows, verdicts):
+        for row, verdict in zip(rows, verdicts, strict=False):
             row.update(verdict)
         missing = sum(r["score"] is None for r in rows)
         if missing:
-            log.warning("judge: %d of %d attempt(s) have no score (see judge_error in judge/attempts.json)", missing, len(rows))
+            log.warning(
+                "judge: %d of %d attempt(s) have no score (see judge_error in judge/attempts.json)",
+                missing,
+                len(rows),
+            )
     else:
         for row in rows:
             row.update(score=None, reason="", judge_error="", judge_asks=0, judge_seconds=0.0)
@@ -251,7 +266,9 @@ def judge_stage(cfg, tracker, result) -> None:
     if cfg.judge.kind == "none" or not cfg.judge.stage_enabled:
         return
     out_dir = Path(result.output_dir) / ARTIFACT_DIR
-    _, text = run_judging(cfg, result.model, result.tokenizer, tracker, out_dir, model_label(cfg.model, result.adapter_dir))
+    _, text = run_judging(
+        cfg, result.model, result.tokenizer, tracker, out_dir, model_label(cfg.model, result.adapter_dir)
+    )
     print(text, flush=True)
 
 
@@ -272,15 +289,23 @@ def import_human_scores(filled_path, run_id: str, tracking_uri: str, work_dir=No
         raise TrackingError(f"--run-id: no run {run_id} in {tracking_uri}") from None
     work = Path(work_dir or tempfile.mkdtemp(prefix="sftlab-human-"))
     try:
-        rows_path = client.download_artifacts(run_id, f"{ARTIFACT_DIR}/attempts.jsonl", str(work / "download"))
+        rows_path = client.download_artifacts(
+            run_id, f"{ARTIFACT_DIR}/attempts.jsonl", str(work / "download")
+        )
         meta_path = client.download_artifacts(run_id, f"{ARTIFACT_DIR}/meta.json", str(work / "download"))
     except (MlflowException, OSError):
-        raise TrackingError(f"--run-id: run {run_id} has no {ARTIFACT_DIR}/attempts.jsonl; was it judged?") from None
-    rows = [json.loads(line) for line in Path(rows_path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        raise TrackingError(
+            f"--run-id: run {run_id} has no {ARTIFACT_DIR}/attempts.jsonl; was it judged?"
+        ) from None
+    rows = [
+        json.loads(line) for line in Path(rows_path).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     meta = json.loads(Path(meta_path).read_text(encoding="utf-8"))
     graded = merge_human(rows, filled, str(filled_path))
     if graded == 0:
         raise DataError(f"{filled_path}: no human_score filled in; grade at least one attempt")
     text = record(RunLog(client=client, run_id=run_id), rows, meta, work / "out")
-    RunLog(client=client, run_id=run_id).tags({"judge.human_file": Path(filled_path).name, "judge.human_graded": str(graded)})
+    RunLog(client=client, run_id=run_id).tags(
+        {"judge.human_file": Path(filled_path).name, "judge.human_graded": str(graded)}
+    )
     return text

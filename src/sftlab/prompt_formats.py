@@ -83,7 +83,7 @@ def to_chat_prompt(
     check_format(fmt)
     turns = [*[u for u, _ in history], user]
     text = FORMATS[fmt](turns[0].strip(), system)
-    for (_, answer), next_user in zip(history, turns[1:]):
+    for (_, answer), next_user in zip(history, turns[1:], strict=False):
         text += _TURN_CLOSERS[fmt].format(answer=answer.strip(), eos=eos or "", bos=bos or "")
         text += FORMATS[fmt](next_user.strip(), None)
     return text

@@ -43,7 +43,9 @@ def suite_path(name_or_path: str) -> Path:
     bundled = PROMPTS_DIR / f"{name_or_path}.jsonl"
     if not bundled.is_file():
         known = ", ".join(sorted(f.stem for f in PROMPTS_DIR.glob("*.jsonl")))
-        raise DataError(f"judge.suites: unknown suite '{name_or_path}' (bundled: {known}; or give a .jsonl path)")
+        raise DataError(
+            f"judge.suites: unknown suite '{name_or_path}' (bundled: {known}; or give a .jsonl path)"
+        )
     return bundled
 
 
@@ -65,7 +67,11 @@ def _parse_line(obj, where: str, suite: str) -> SuitePrompt:
         refs = [None] * (len(turns) - 1) + [ref]  # a single reference grades the (last) turn
     else:
         refs = ref
-    if not isinstance(refs, list) or len(refs) != len(turns) or not all(r is None or isinstance(r, str) for r in refs):
+    if (
+        not isinstance(refs, list)
+        or len(refs) != len(turns)
+        or not all(r is None or isinstance(r, str) for r in refs)
+    ):
         raise DataError(f"{where}: 'reference' must be a string (or, for 'turns', a list of the same length)")
     return SuitePrompt(suite, obj["id"].strip(), obj["category"].strip(), [t.strip() for t in turns], refs)
 

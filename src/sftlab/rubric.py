@@ -23,7 +23,14 @@ class ReplyError(ValueError):
 
 def rubric_fingerprint(rubric_cfg) -> str:
     """Short hash of the whole rubric section (text + prompts), logged with every score."""
-    fields = ("version", "text", "system_prompt", "prompt_template", "conversation_header", "reference_header")
+    fields = (
+        "version",
+        "text",
+        "system_prompt",
+        "prompt_template",
+        "conversation_header",
+        "reference_header",
+    )
     blob = json.dumps({k: str(rubric_cfg[k]) for k in fields}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -37,7 +44,9 @@ def judge_messages(rubric_cfg, row: dict) -> list[dict]:
             rubric=rubric_cfg.text.strip(),
             question=row["question"],
             answer=row["answer"] or "(respuesta vacía)",
-            conversation_block=f"\n{rubric_cfg.conversation_header}\n{conversation}\n" if conversation else "",
+            conversation_block=f"\n{rubric_cfg.conversation_header}\n{conversation}\n"
+            if conversation
+            else "",
             reference_block=f"\n{rubric_cfg.reference_header}\n{reference}\n" if reference else "",
         )
     except (KeyError, IndexError, ValueError) as e:

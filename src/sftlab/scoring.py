@@ -95,7 +95,9 @@ def _fmt(value: float) -> str:
     return "–" if value is None or math.isnan(value) else f"{value:.2f}"
 
 
-def markdown_tables(results: dict[str, dict[str, dict]], title: str = "Rubric scores (1–5), best of N") -> str:
+def markdown_tables(
+    results: dict[str, dict[str, dict]], title: str = "Rubric scores (1–5), best of N"
+) -> str:
     """Markdown tables laid out like the study's Tables 4 and 6: one per suite, a row per
     model/judge, a column per category and the suite mean. ``results`` maps a row label to a
     :func:`summarize` result."""
@@ -114,7 +116,9 @@ def markdown_tables(results: dict[str, dict[str, dict]], title: str = "Rubric sc
             if s is None:
                 continue
             values = [_fmt(s["categories"].get(c, {}).get("mean", math.nan)) for c in cats]
-            lines.append(f"| {label} | " + " | ".join(values) + f" | {_fmt(s['mean'])} | {s['missing']}/{s['items']} |")
+            lines.append(
+                f"| {label} | " + " | ".join(values) + f" | {_fmt(s['mean'])} | {s['missing']}/{s['items']} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
