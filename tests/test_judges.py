@@ -247,3 +247,53 @@ def test_hf_local_judge_records_unparseable_replies_as_missing(compose):
     (verdict,) = grade_rows(judge, cfg.judge.rubric, _rows_for(["[[ok:5]]"]))
     assert verdict["score"] is None and verdict["judge_asks"] == 2
     assert verdict["judge_error"].startswith("unparseable reply after 2 asks")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_human_file_round_trip_in_both_formats(tmp_path, fmt):
+    import csv
+    import json
+
+    from sftlab.human_scores import export_for_people, merge_human, read_filled
+
+    rows = [{**r, "category": "x", "method": "greedy", "seed": 1} for r in _rows_for(["a", "b", "c"])]
+    rows[1]["answer"] = 'Línea 1\nLínea 2, con "comillas"'  # survives both formats
+    path = export_for_people(rows, tmp_path / f"t.{fmt}", fmt)
+    if fmt == "csv":
+        with path.open(encoding="utf-8", newline="") as f:
+            lines = list(csv.DictReader(f))
+        lines[0]["human_score"], lines[1]["human_score"], lines[1]["human_reason"] = "4", " 2 ", "floja"
+        with path.open("w", encoding="utf-8-sig", newline="") as f:  # as a spreadsheet saves it
+            writer = csv.DictWriter(f, fieldnames=list(lines[0]))
+            writer.writeheader()
+            writer.writerows(lines)
+    else:
+        lines = [json.loads(t) for t in path.read_text(encoding="utf-8").splitlines()]
+        assert lines[1]["answer"] == rows[1]["answer"]
+        lines[0]["human_score"], lines[1]["human_score"], lines[1]["human_reason"] = 4, 2, "floja"
+        path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    filled = read_filled(path)
+    assert merge_human(rows, filled, str(path)) == 2
+    assert [r["human_score"] for r in rows] == [4, 2, None] and rows[1]["human_reason"] == "floja"
+
+    lines[2]["human_score"] = "4.5" if fmt == "csv" else 4.5
+    lines[2]["item"] = "i2"
+    if fmt == "csv":
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(lines[0]))
+            writer.writeheader()
+            writer.writerows(lines)
+    else:
+        path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{path}:\d+: human_score must be an integer 1-5"):
+        read_filled(path)
+
+
+def test_human_file_with_foreign_lines_is_rejected(tmp_path):
+    from sftlab.human_scores import export_for_people, merge_human, read_filled
+
+    rows = [{**r, "category": "x", "method": "greedy", "seed": 1} for r in _rows_for(["a"])]
+    path = export_for_people(rows, tmp_path / "t.csv")
+    path.write_text(path.read_text(encoding="utf-8").replace(",i0,", ",otro,"), encoding="utf-8")
+    with pytest.raises(DataError, match="not attempts of this run"):
+        merge_human(rows, read_filled(path), str(path))
