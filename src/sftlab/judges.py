@@ -134,10 +134,14 @@ class HFLocalJudge:
                 raise ConfigError(
                     "judge.model is empty; set a hub id or a local folder for the hf_local judge"
                 )
+            import torch
+
+            # On a GPU machine the judge goes to the GPU (a 7B judge on the CPU is impractical).
+            device_map = {"": torch.cuda.current_device()} if torch.cuda.is_available() else None
             try:
                 tokenizer = AutoTokenizer.from_pretrained(judge_cfg.model)
                 model = AutoModelForCausalLM.from_pretrained(
-                    judge_cfg.model, dtype=torch_dtype(judge_cfg.dtype)
+                    judge_cfg.model, dtype=torch_dtype(judge_cfg.dtype), device_map=device_map
                 )
             except OSError as e:
                 raise ConfigError(
