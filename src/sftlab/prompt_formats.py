@@ -55,3 +55,35 @@ def to_prompt_completion(record: dict, fmt: str, system: str | None = None) -> d
     check_format(fmt)
     prompt = FORMATS[fmt](_user_turn(record["instruction"], record.get("input", "")), system)
     return {"prompt": prompt, "completion": " " + record["output"].strip()}
+
+
+# How a finished exchange is closed before the next user turn, per format (the families' own
+# multi-turn conventions; ``{eos}``/``{bos}`` are the tokenizer's special-token strings).
+_TURN_CLOSERS: dict[str, str] = {
+    "llama2_chat": " {answer} {eos}{bos}",
+    "mistral_instruct": " {answer}{eos}",
+    "falcon_chat": " {answer}\n",
+}
+
+
+def to_chat_prompt(
+    history: list[tuple[str, str]],
+    user: str,
+    fmt: str,
+    system: str | None = None,
+    bos: str | None = None,
+    eos: str | None = None,
+) -> str:
+    """The prompt for ``user``'s turn after the finished ``(user, answer)`` exchanges in ``history``.
+
+    With an empty history this is exactly the single-turn prompt used in training. The system
+    text goes only into the first turn, as the model families do. The very first BOS is left to
+    the tokenizer, as in training.
+    """
+    check_format(fmt)
+    turns = [*[u for u, _ in history], user]
+    text = FORMATS[fmt](turns[0].strip(), system)
+    for (_, answer), next_user in zip(history, turns[1:], strict=False):
+        text += _TURN_CLOSERS[fmt].format(answer=answer.strip(), eos=eos or "", bos=bos or "")
+        text += FORMATS[fmt](next_user.strip(), None)
+    return text

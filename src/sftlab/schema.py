@@ -14,6 +14,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from sftlab.judge_schema import JudgeConfig
 from sftlab.paths import asset_path, default_cache_dir
 
 
@@ -181,9 +182,24 @@ class RunConfig:
     lora: LoraConfig = field(default_factory=LoraConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     task_name: str = "train"
+
+
+@dataclass
+class JudgeRunConfig:
+    """Root of ``conf/judge_run.yaml``: generate and grade answers of a base model or adapter."""
+
+    model: ModelConfig = MISSING
+    quantization: QuantizationConfig = MISSING
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    adapter: Optional[str] = None  # a saved adapter folder; null grades the base model
+    task_name: str = "judge"
 
 
 _registered = False
@@ -200,4 +216,5 @@ def register_configs() -> None:
         OmegaConf.register_new_resolver("sftlab.cache_dir", default_cache_dir)
     cs = ConfigStore.instance()
     cs.store(name="run_schema", node=RunConfig)
+    cs.store(name="judge_run_schema", node=JudgeRunConfig)
     _registered = True

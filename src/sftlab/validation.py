@@ -83,4 +83,8 @@ def check_lora_targets(cfg) -> list[str]:
 def validate(cfg) -> None:
     """All config checks that run before data or weights are loaded."""
     check_values(cfg)
+    if cfg.judge.kind != "none" and cfg.judge.stage_enabled:
+        from sftlab.judging import preflight
+
+        preflight(cfg)  # a judging stage must not fail on its settings after the training
     check_lora_targets(cfg)
