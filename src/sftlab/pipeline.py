@@ -170,7 +170,9 @@ def run(cfg: DictConfig) -> RunResult:
     done = skip_if_done(cfg, resolved)  # sweeps: this config already has a FINISHED run
     if done is not None:
         return done
-    tracker.start(run_name(cfg), flatten(resolved), {**_tags(cfg, resolved), **child_tags(), **distributed_tags()})
+    tracker.start(
+        run_name(cfg), flatten(resolved), {**_tags(cfg, resolved), **child_tags(), **distributed_tags()}
+    )
     try:
         tracker.log_artifact(output_dir / "config.yaml")
         result = _train(cfg, tracker, output_dir)
