@@ -450,3 +450,24 @@ def test_launcher_sweeper_and_experiment_configs_compose(cache_dir, overrides, e
     if overrides == ["experiment=study_3models"]:
         assert cfg.dataset.name == "alpaca_dolly_es" and cfg.lora.r == 256
         assert cfg.logger.experiment_name == "study_3models"
+
+
+@pytest.mark.slow
+def test_optuna_sweeper_trials_are_children(sweep_cli, runs_of, mlflow_client, tmp_path):
+    exp = "sweep-optuna"
+    sweep = tmp_path / "sweep"
+    proc = sweep_cli(
+        sweep,
+        "hydra/sweeper=lora_search",
+        "hydra.sweeper.n_trials=2",
+        *SHORT,
+        f"logger.experiment_name={exp}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parents, children = _split(runs_of(exp))
+    assert len(parents) == 1 and len(children) == 2
+    assert all(c.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for c in children)
+    lrs = {c.data.params["training.learning_rate"] for c in children}
+    assert len(lrs) == 2 and all(1e-5 <= float(lr) <= 1e-3 for lr in lrs)  # sampled from the search space
+    logged = {a.path for a in mlflow_client.list_artifacts(parents[0].info.run_id, "summary")}
+    assert "summary/optimization_results.yaml" in logged

@@ -277,6 +277,9 @@ def finalize(sweep_dir: str | Path, completed: bool) -> dict[str, int] | None:
     rows = summary_rows(client, info, records)
     client.log_text(parent, rows_to_markdown(rows, SUMMARY_COLUMNS), "summary/jobs.md")
     client.log_text(parent, rows_to_csv(rows, SUMMARY_COLUMNS), "summary/jobs.csv")
+    best = sweep_dir / "optimization_results.yaml"  # written by the Optuna sweeper
+    if best.is_file():
+        client.log_artifact(parent, str(best), "summary")
     try:
         from sftlab.report import write_report
 
