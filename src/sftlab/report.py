@@ -102,13 +102,15 @@ def collect_runs(client, experiment_id: str, parent_run_id: str | None = None) -
 
 
 def short_labels(runs) -> dict[str, str]:
-    """Run names without the ``key=value`` parts every run shares (``lora.r=8,model=x`` -> ``lora.r=8``)."""
+    """Run names without the ``key=value`` parts every run shares, nor ``model=`` (shown beside
+    every label): ``lora.r=8,model=x,training.max_steps=2`` -> ``lora.r=8``."""
     parts = {r.info.run_id: (r.info.run_name or r.info.run_id[:8]).split(",") for r in runs}
     common = set.intersection(*(set(p) for p in parts.values())) if parts else set()
     labels = {}
     for run_id, pieces in parts.items():
-        kept = [p for p in pieces if p not in common]
-        labels[run_id] = ",".join(kept) or ",".join(pieces)
+        kept = [p for p in pieces if p not in common and not p.startswith("model=")]
+        model = [p.split("=", 1)[1] for p in pieces if p.startswith("model=")]
+        labels[run_id] = ",".join(kept) or (model[0] if model else ",".join(pieces))
     return labels
 
 
@@ -167,6 +169,10 @@ def judge_table(runs) -> tuple[list[dict], list[str]]:
     for row in rows:
         row.update({c: _fmt(row["_scores"].get(c)) for c in columns})
     return sorted(rows, key=lambda r: (r["model"], r["run_name"])), columns
+
+
+def _with_model(model: str, label: str, sep: str) -> str:
+    return model if label == model else f"{model}{sep}{label}"
 
 
 def _plt():
@@ -292,7 +298,7 @@ def write_report(
             bb,
             ["model", "run_name", "belebele_base", "belebele_lora", "delta"],
         )
-        groups = [f"{r['model']}\n{labels[r['_id']]}" for r in bb]
+        groups = [_with_model(r["model"], labels[r["_id"]], "\n") for r in bb]
         series = {"base": [r["_base"] for r in bb], "LoRA": [r["_lora"] for r in bb]}
         report.files.append(
             _bars(out / "belebele.png", groups, series, "accuracy", "Belebele (spa_Latn): base vs adapter")
@@ -307,7 +313,8 @@ def write_report(
     if judge_rows:
         table("judge", "Judge scores per category (1-5)", judge_rows, ["model", "run_name", *judge_cols])
         series = {
-            f"{r['model']} {labels[r['_id']]}": [r["_scores"].get(c) for c in judge_cols] for r in judge_rows
+            _with_model(r["model"], labels[r["_id"]], " "): [r["_scores"].get(c) for c in judge_cols]
+            for r in judge_rows
         }
         report.files.append(
             _bars(out / "judge.png", judge_cols, series, "mean score (1-5)", "Judge scores per category")
