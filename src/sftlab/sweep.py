@@ -203,17 +203,7 @@ def update_parent_counts(sweep_dir: str | Path) -> dict[str, int]:
     return numbers
 
 
-def children(client, parent_run_id: str, experiment_id: str) -> list:
-    """The child runs of a parent run (any status), oldest first."""
-    return client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
-        order_by=["attributes.start_time ASC"],
-        max_results=10000,
-    )
-
-
-def summary_rows(client, info: dict, records: list[dict]) -> list[dict]:
+def summary_rows(client, records: list[dict]) -> list[dict]:
     """One row per job: its outcome, run and losses (skipped jobs point at the earlier run)."""
     rows = []
     for rec in records:
@@ -274,7 +264,7 @@ def finalize(sweep_dir: str | Path, completed: bool) -> dict[str, int] | None:
         parent,
         metrics=[_metric(f"sweep/{k}", v) for k, v in numbers.items()],
     )
-    rows = summary_rows(client, info, records)
+    rows = summary_rows(client, records)
     client.log_text(parent, rows_to_markdown(rows, SUMMARY_COLUMNS), "summary/jobs.md")
     client.log_text(parent, rows_to_csv(rows, SUMMARY_COLUMNS), "summary/jobs.csv")
     best = sweep_dir / "optimization_results.yaml"  # written by the Optuna sweeper
