@@ -6,7 +6,7 @@ PYTEST = $(PYTHON) -m pytest
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: install test test-slow test-gpu test-all train ui lint format clean
+.PHONY: install test test-slow test-gpu test-all train sweep report ui lint format clean
 
 install:
 	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
@@ -28,6 +28,15 @@ test-all:
 train:
 	$(PYTHON) train.py $(ARGS)
 
+# A sweep (-m): one MLflow parent run, a child per job; e.g. make sweep ARGS="experiment=study_tiny"
+sweep:
+	$(PYTHON) train.py -m $(ARGS)
+
+# Tables + plots of the latest sweep of an experiment: make report EXPERIMENT=study_tiny
+EXPERIMENT ?= sftlab
+report:
+	$(PYTHON) report.py --experiment $(EXPERIMENT) --sweep latest
+
 ui:
 	$(PYTHON) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
@@ -40,5 +49,5 @@ format:
 	$(PYTHON) -m ruff format src tests *.py
 
 clean:
-	rm -rf outputs multirun mlruns mlartifacts .pytest_cache .ruff_cache
+	rm -rf outputs multirun reports mlruns mlartifacts .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

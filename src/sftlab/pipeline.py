@@ -18,7 +18,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from sftlab.distributed import is_main_process
+from sftlab.distributed import tags as distributed_tags
 from sftlab.stages import run_stages
+from sftlab.sweep import child_tags, skip_if_done
 from sftlab.tracking import config_hash, flatten, git_commit, make_tracker
 
 log = logging.getLogger(__name__)
@@ -143,6 +146,8 @@ def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
     metrics.update(first_loss=losses[0], final_loss=final_loss)
     tracker.log_metrics(metrics, step=trainer.state.global_step)
 
+    if not is_main_process():  # DDP (torchrun): rank 0 alone saves and records
+        return RunResult(final_loss, None, "", str(output_dir), metrics)
     adapter_dir = _save_adapter(trainer.model, tokenizer, cfg, output_dir)
     plot = loss_curve(trainer.state.log_history, output_dir / "loss_curve.png", title=run_name(cfg))
     if plot:
@@ -163,11 +168,17 @@ def run(cfg: DictConfig) -> RunResult:
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
 
     tracker = make_tracker(cfg.logger)  # an unreachable store fails here, before any loading
-    tracker.start(run_name(cfg), flatten(resolved), _tags(cfg, resolved))
+    done = skip_if_done(cfg, resolved)  # sweeps: this config already has a FINISHED run
+    if done is not None:
+        return done
+    tracker.start(
+        run_name(cfg), flatten(resolved), {**_tags(cfg, resolved), **child_tags(), **distributed_tags()}
+    )
     try:
         tracker.log_artifact(output_dir / "config.yaml")
         result = _train(cfg, tracker, output_dir)
-        run_stages(cfg, tracker, result)
+        if is_main_process():
+            run_stages(cfg, tracker, result)
     except KeyboardInterrupt:
         tracker.end("KILLED", "interrupted by the user (Ctrl-C)")
         raise
@@ -180,6 +191,8 @@ def run(cfg: DictConfig) -> RunResult:
 
 def summary(result: RunResult, cfg: DictConfig) -> str:
     """The few lines printed at the end of ``python train.py``."""
+    if not is_main_process():
+        return f"final training loss: {result.final_loss:.4f} (rank 0 saves the adapter and logs the run)"
     lines = [f"final training loss: {result.final_loss:.4f}", f"adapter: {result.adapter_dir}"]
     if result.run_id:
         uri = cfg.logger.tracking_uri

@@ -186,6 +186,7 @@ class RunConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     task_name: str = "train"
+    force: bool = False  # sweeps: rerun jobs whose config already has a FINISHED run
 
 
 @dataclass

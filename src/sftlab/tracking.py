@@ -36,7 +36,7 @@ def flatten(d: dict, prefix: str = "") -> dict[str, str]:
 
 def config_hash(resolved: dict) -> str:
     """Stable hash of what determines a run's result (not where it is logged or written)."""
-    relevant = {k: v for k, v in resolved.items() if k not in ("logger", "paths")}
+    relevant = {k: v for k, v in resolved.items() if k not in ("logger", "paths", "force")}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -186,6 +186,8 @@ class MlflowTracker:
 
 def make_tracker(logger_cfg):
     """The tracker for the ``logger`` config group."""
-    if logger_cfg.backend == "none":
+    from sftlab.distributed import is_main_process
+
+    if logger_cfg.backend == "none" or not is_main_process():  # DDP: rank 0 alone logs
         return NullTracker()
     return MlflowTracker(logger_cfg.tracking_uri, logger_cfg.experiment_name, logger_cfg.connect_timeout_s)
