@@ -6,7 +6,7 @@ PYTEST = $(PYTHON) -m pytest
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: install test test-slow test-gpu test-all train ui lint format clean
+.PHONY: install test test-slow test-gpu test-all train ui lint format clean bench-eval
 
 install:
 	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
@@ -28,16 +28,24 @@ test-all:
 train:
 	$(PYTHON) train.py $(ARGS)
 
+# Evaluation throughput (questions/s) of the eval stage vs the lm_eval command line, and the batching speed-up
+bench-eval:
+	$(PYTHON) benchmarks/eval_throughput.py $(ARGS)
+
 ui:
 	$(PYTHON) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
 lint:
 	$(PYTHON) -m ruff check src tests train.py
 	$(PYTHON) -m ruff format --check src tests train.py
+	$(PYTHON) -m ruff check eval_adapter.py benchmarks
+	$(PYTHON) -m ruff format --check eval_adapter.py benchmarks
 
 format:
 	$(PYTHON) -m ruff check --fix src tests train.py
 	$(PYTHON) -m ruff format src tests train.py
+	$(PYTHON) -m ruff check --fix eval_adapter.py benchmarks
+	$(PYTHON) -m ruff format eval_adapter.py benchmarks
 
 clean:
 	rm -rf outputs multirun mlruns mlartifacts .pytest_cache .ruff_cache

@@ -15,7 +15,9 @@ log = logging.getLogger(__name__)
 
 def _stages() -> list[Callable]:
     """The post-training stages, imported lazily so ``train.py`` starts fast."""
-    return []
+    from sftlab.eval_stage import eval_stage
+
+    return [eval_stage]
 
 
 def run_stages(cfg, tracker, result) -> None:

@@ -84,3 +84,7 @@ def validate(cfg) -> None:
     """All config checks that run before data or weights are loaded."""
     check_values(cfg)
     check_lora_targets(cfg)
+    if "eval" in cfg and cfg.eval.enabled:  # a bad task name or data file fails before training
+        from sftlab.lm_eval_tasks import check_task
+
+        check_task(cfg.eval)
