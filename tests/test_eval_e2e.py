@@ -226,3 +226,36 @@ def test_adapter_that_does_not_fit_the_architecture(trained_run, compose, tmp_pa
     ) as err:
         attach_adapter(base, str(foreign), "tiny_falcon")
     assert "\n" not in str(err.value)
+
+
+def _run_lm_eval_cli(model_args, include_path, out, cwd):
+    cli = [
+        sys.executable, "-m", "lm_eval", "run",
+        "--model", "hf", "--model_args", model_args,
+        "--tasks", TASK, "--include_path", str(include_path),
+        "--batch_size", "8", "--num_fewshot", "0", "--device", "cpu", "--output_path", str(out),
+    ]  # fmt: skip
+    proc = subprocess.run(cli, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(next(out.rglob("results_*.json")).read_text())["results"][TASK]
+
+
+@pytest.mark.slow
+def test_bare_base_model_scores_equal_the_lm_eval_command_line(
+    cache_dir, mlflow_uri, mlflow_client, tmp_path
+):
+    """`eval_adapter.py` without an adapter scores the bare base; the CLI agrees (unquantized)."""
+    ours_dir = tmp_path / "ours"
+    proc = _eval_cli(cache_dir, mlflow_uri, ours_dir, "quantization=none", "eval.reuse_base_score=false")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = mlflow_client.get_run(proc.stdout.split("MLflow run: ")[1].split()[0])
+    assert "belebele/acc" not in run.data.metrics  # no adapter: only base_* scores
+    cli = _run_lm_eval_cli(
+        f"pretrained={cache_dir}/models/tiny_llama,dtype=float32",
+        ours_dir / "lm_eval_tasks",
+        tmp_path / "cli",
+        tmp_path,
+    )
+    assert run.data.metrics["belebele/base_acc"] == cli["acc,none"]
+    assert run.data.metrics["belebele/base_acc_norm"] == cli["acc_norm,none"]
+    assert run.data.metrics["belebele/base_acc_stderr"] == pytest.approx(cli["acc_stderr,none"], rel=1e-9)

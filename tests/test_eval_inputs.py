@@ -116,8 +116,8 @@ def test_malformed_belebele_file_is_one_line_error(tmp_path, mutate, expected):
     assert expected in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.slow  # builds the full lm-eval task index (~8 s); the CLI test below covers the message
 def test_unknown_task_suggests_close_names():
+    """Unknown names fall back to lm-eval's full task index (~8 s), which also suggests names."""
     from omegaconf import OmegaConf
 
     from sftlab.errors import ConfigError
@@ -145,10 +145,6 @@ def test_bad_eval_inputs_fail_before_training(train_cli, runs_of, tmp_path):
     assert "Traceback" not in proc.stderr and "'loss'" not in proc.stdout
     (run,) = runs_of(exp)
     assert run.info.status == "FAILED" and "correct_answer_num" in run.data.tags["error"]
-
-    proc = train_cli(f"logger.experiment_name={exp}", "eval.task=belebele_xx_Nope", "logger=none")
-    assert proc.returncode == 2
-    assert "error: eval.task: 'belebele_xx_Nope' is not an lm-eval task" in proc.stderr, proc.stderr[-2000:]
 
 
 def test_hub_source_runs_lm_evals_own_task_indexing_only_its_folder():
