@@ -41,6 +41,21 @@ def _eval_cli(cache_dir, mlflow_uri, run_dir, *overrides, timeout=600):
 
 
 @pytest.fixture(scope="module")
+def mlflow_uri(tmp_path_factory) -> str:
+    """A store of this module's own: the base-score cache is store-wide, and runs of other test
+    modules (plain `python train.py` on the same tiny model and sample) would otherwise supply it."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow-eval') / 'mlflow.db'}"
+
+
+@pytest.fixture
+def mlflow_client(mlflow_uri):
+    """An MlflowClient on this module's store."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=mlflow_uri)
+
+
+@pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, cache_dir, mlflow_uri):
     """One `python train.py` run on the answers data; returns (run id, adapter dir)."""
     from mlflow.tracking import MlflowClient
