@@ -159,3 +159,19 @@ def test_hub_source_runs_lm_evals_own_task_indexing_only_its_folder():
     spec = prepare_task(ev, None)
     assert spec.run_name == "belebele_spa_Latn" and spec.data_id == "hub:belebele_spa_Latn"
     assert spec.include_path and Path(spec.include_path[0]).name == "belebele" and spec.yaml_path is None
+
+
+def test_unreachable_hub_data_fails_before_training():
+    """Tests run offline (conftest): hub data that cannot be fetched is a one-line DataError."""
+    from omegaconf import OmegaConf
+
+    from sftlab.errors import DataError
+    from sftlab.lm_eval_tasks import check_task
+
+    ev = OmegaConf.create(
+        {"task": "belebele_spa_Latn", "num_fewshot": 0, "limit": None, "batch_size": 8,
+         "data": {"source": "hub", "path": None, "format": None}}
+    )  # fmt: skip
+    with pytest.raises(DataError, match=r"could not load the data of 'belebele_spa_Latn'") as err:
+        check_task(ev)
+    assert "eval.data.source=local" in str(err.value) and "\n" not in str(err.value)

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sftlab.errors import ConfigError
+from sftlab.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,21 @@ def check_settings(eval_cfg) -> None:
 
 
 def check_task(eval_cfg) -> None:
-    """Everything :func:`prepare_task` would reject, without writing anything (for validation)."""
-    prepare_task(eval_cfg, None)
+    """Everything :func:`prepare_task` would reject, without writing anything (for validation).
+
+    Hub data is loaded here (downloaded once, then cached by ``datasets``), so an unreachable hub
+    or a missing HF token fails before training rather than after it.
+    """
+    spec = prepare_task(eval_cfg, None)
+    if eval_cfg.data.source == "hub":
+        try:
+            task_manager(spec).load([spec.run_name])
+        except Exception as e:  # datasets/hub raise many types; the user needs the task and cause
+            reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+            raise DataError(
+                f"eval.task: lm-eval could not load the data of '{spec.run_name}' ({type(e).__name__}: {reason}); "
+                "check your network / HF token, or use local data (eval.data.source=local)"
+            ) from None
 
 
 def prepare_task(eval_cfg, work_dir: str | Path | None) -> TaskSpec:
