@@ -1,8 +1,9 @@
-"""python benchmarks/eval_throughput.py [--model tiny_llama] [--batch-sizes 1,8,32] [--threads N]   (make bench-eval)
+"""python benchmarks/eval_throughput.py [--model tiny_llama] [--batch-sizes 1,8,32] [--repeat 5] [--threads N]   (make bench-eval)
 
 Evaluation throughput (questions/s) of sftlab's eval stage next to the ``lm_eval`` command line,
-on the same model, the same data (the bundled Belebele sample through the same generated task
-YAML) and the same settings, plus the speed-up batching gives our stage.
+on the same model, the same data (the bundled Belebele sample, repeated ``--repeat`` times so
+that fixed costs do not dominate, through the same generated task YAML) and the same settings,
+plus the speed-up batching gives our stage.
 
 * ours: lm-eval's HFLM around the model already in memory (what the stage does after training);
   timed from simple_evaluate's start to its end, once per batch size.
@@ -78,7 +79,8 @@ def main() -> None:
     parser.add_argument("--model", default="tiny_llama")
     parser.add_argument("--batch-sizes", default="1,8,32", help="batch sizes of our stage")
     parser.add_argument("--cli-batch-size", type=int, default=8)
-    parser.add_argument("--limit", type=int, default=None, help="first N questions (default: all 80)")
+    parser.add_argument("--limit", type=int, default=None, help="first N questions (default: all)")
+    parser.add_argument("--repeat", type=int, default=5, help="repeat the 80-question sample N times")
     parser.add_argument("--threads", type=int, default=None, help="torch/OMP threads for both sides")
     parser.add_argument("--cache-dir", default=None, help="where tiny models are built (SFTLAB_CACHE)")
     args = parser.parse_args()
@@ -100,6 +102,22 @@ def main() -> None:
     source = resolve_source(cfg.model)
     tokenizer = load_tokenizer(cfg.model, source)
     model = load_model(cfg.model, source, None, "float32").eval()
+    if args.repeat > 1:  # more questions, so fixed costs stop dominating the timings
+        records = [
+            json.loads(line) for line in Path(cfg.eval.data.path).read_text(encoding="utf-8").splitlines()
+        ]
+        repeated = work / f"belebele_x{args.repeat}.jsonl"
+        with repeated.open("w", encoding="utf-8") as fh:
+            for k in range(args.repeat):
+                for r in records:
+                    # A distinct question text per copy: lm-eval computes identical contexts once.
+                    copy = {
+                        **r,
+                        "question": f"{r['question']} ({k + 1})",
+                        "question_number": r["question_number"] + 10 * k,
+                    }
+                    fh.write(json.dumps(copy, ensure_ascii=False) + "\n")
+        cfg.eval.data.path = str(repeated)
     spec = prepare_task(cfg.eval, work)
     tm = task_manager(spec)
 
