@@ -6,7 +6,7 @@ PYTEST = $(PYTHON) -m pytest
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: install test test-slow test-gpu test-all train sweep report ui lint format clean
+.PHONY: install test test-slow test-gpu test-all train sweep report ui lint format clean bench-eval
 
 install:
 	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
@@ -37,16 +37,20 @@ EXPERIMENT ?= sftlab
 report:
 	$(PYTHON) report.py --experiment $(EXPERIMENT) --sweep latest
 
+# Evaluation throughput (questions/s) of the eval stage vs the lm_eval command line, and the batching speed-up
+bench-eval:
+	$(PYTHON) benchmarks/eval_throughput.py $(ARGS)
+
 ui:
 	$(PYTHON) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
 lint:
-	$(PYTHON) -m ruff check src tests *.py
-	$(PYTHON) -m ruff format --check src tests *.py
+	$(PYTHON) -m ruff check src tests benchmarks *.py
+	$(PYTHON) -m ruff format --check src tests benchmarks *.py
 
 format:
-	$(PYTHON) -m ruff check --fix src tests *.py
-	$(PYTHON) -m ruff format src tests *.py
+	$(PYTHON) -m ruff check --fix src tests benchmarks *.py
+	$(PYTHON) -m ruff format src tests benchmarks *.py
 
 clean:
 	rm -rf outputs multirun reports mlruns mlartifacts .pytest_cache .ruff_cache

@@ -25,6 +25,7 @@ def _train(compose, model, quant, tmp_path):
         f"model={model}",
         f"quantization={quant}",
         "logger=none",
+        "eval=none",  # these tests are about training; the eval stage has its own (test_eval_*.py)
         "training.max_steps=40",
         "training.logging_steps=4",
         f"paths.output_dir={tmp_path / model}",

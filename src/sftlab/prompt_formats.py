@@ -37,10 +37,16 @@ def _falcon_chat(user: str, system: str | None) -> str:
     return f"{head}User: {user}\nAssistant:"
 
 
+def _plain(user: str, system: str | None) -> str:
+    """No template: the text as it is (e.g. benchmark prompts such as Belebele's ``...Answer:``)."""
+    return f"{system}\n\n{user}" if system else user
+
+
 FORMATS: dict[str, Callable[[str, str | None], str]] = {
     "llama2_chat": _llama2_chat,
     "mistral_instruct": _mistral_instruct,
     "falcon_chat": _falcon_chat,
+    "plain": _plain,
 }
 
 

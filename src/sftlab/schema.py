@@ -153,6 +153,32 @@ class GenerationConfig:
 
 
 @dataclass
+class EvalDataConfig:
+    """Where the evaluation task reads its questions from."""
+
+    source: str = "hub"  # hub: the task's own hub dataset | local: the JSONL file in ``path``
+    path: Optional[str] = None
+    format: Optional[str] = None  # record format checked before evaluating (belebele) or null
+
+
+@dataclass
+class EvalConfig:
+    """lm-eval evaluation of the trained model, with and without its adapter."""
+
+    name: str = "none"
+    enabled: bool = False
+    task: Optional[str] = None  # any lm-eval task name, e.g. belebele_spa_Latn
+    metric_prefix: Optional[str] = None  # MLflow metric names: <prefix>/acc, <prefix>/base_acc, ...
+    num_fewshot: int = 0
+    limit: Optional[int] = None  # first N questions only; null: all
+    batch_size: int = 8
+    evaluate_base: bool = True
+    reuse_base_score: bool = True
+    log_samples: bool = True
+    data: EvalDataConfig = field(default_factory=EvalDataConfig)
+
+
+@dataclass
 class LoggerConfig:
     """Experiment tracking backend."""
 
@@ -185,6 +211,7 @@ class RunConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     task_name: str = "train"
     force: bool = False  # sweeps: rerun jobs whose config already has a FINISHED run
 

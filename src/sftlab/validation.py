@@ -88,3 +88,7 @@ def validate(cfg) -> None:
 
         preflight(cfg)  # a judging stage must not fail on its settings after the training
     check_lora_targets(cfg)
+    if "eval" in cfg and cfg.eval.enabled:  # a bad task name or data file fails before training
+        from sftlab.lm_eval_tasks import check_task
+
+        check_task(cfg.eval)

@@ -1,0 +1,186 @@
+"""python src/sftlab/assets/data/make_belebele.py
+
+Deterministic generator of the bundled Belebele-format fixture (Spanish reading comprehension).
+
+Writes, next to this file:
+
+* ``belebele_spa_sample.jsonl`` -- 80 multiple-choice questions (2 per passage, 40 short
+  Spanish passages) in the exact record format of ``facebook/belebele``: ``link``,
+  ``question_number``, ``flores_passage``, ``question``, ``mc_answer1``..``mc_answer4``,
+  ``correct_answer_num`` (the *string* "1".."4"), ``dialect``, ``ds``. The correct option is
+  spread evenly over the four positions (20 each), so a model with no knowledge scores ~25 %;
+  its position follows the question kind (see ``KIND_POSITION``), which keeps it learnable.
+* ``belebele_spa_answers.jsonl`` -- the same 80 questions as Alpaca records whose
+  ``instruction`` is the exact prompt lm-eval's ``belebele_*`` tasks show the model
+  (``P: ...\\nQ: ...\\nA: ...\\nB: ...\\nC: ...\\nD: ...\\nAnswer:``) and whose ``output`` is the
+  correct letter. Training on it with ``model.prompt_format=plain`` teaches the answers, which
+  the end-to-end test and the demo use to show the adapter's accuracy rising above the base.
+
+All passages are written for this project from small fact tables; nothing is copied from
+Belebele or FLORES. Standard library only, fixed seed: two runs write identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+SEED = 2024
+HERE = Path(__file__).resolve().parent
+BELEBELE_PATH = HERE / "belebele_spa_sample.jsonl"
+ANSWERS_PATH = HERE / "belebele_spa_answers.jsonl"
+N_PASSAGES = 40
+LETTERS = "ABCD"
+
+NAMES = [
+    "Lucía", "Mateo", "Valentina", "Santiago", "Camila", "Sebastián", "Isabella", "Nicolás",
+    "Martina", "Diego", "Sofía", "Tomás", "Daniela", "Andrés", "Gabriela", "Joaquín",
+    "Paula", "Emilio", "Renata", "Felipe", "Carla", "Julián", "Elena", "Rodrigo",
+    "Mariana", "Ignacio", "Adriana", "Hugo", "Ximena", "Gonzalo", "Inés", "Bruno",
+    "Florencia", "Marcos", "Pilar", "Esteban", "Rocío", "Álvaro", "Noelia", "Ramiro",
+]  # fmt: skip
+CITIES = [
+    "Quito", "Cuenca", "Guayaquil", "Loja", "Ambato", "Manta", "Ibarra", "Riobamba",
+    "Latacunga", "Esmeraldas", "Machala", "Tulcán",
+]  # fmt: skip
+JOBS = [
+    "enfermera", "carpintero", "profesora de música", "panadero", "veterinaria", "electricista",
+    "bibliotecaria", "cocinero", "fotógrafa", "mecánico", "farmacéutica", "jardinero",
+]  # fmt: skip
+HOBBIES = [
+    "pintar acuarelas", "jugar al ajedrez", "montar en bicicleta", "cultivar tomates",
+    "tocar la guitarra", "observar aves", "hacer cerámica", "nadar en el río",
+    "leer novelas policiacas", "bailar salsa", "coleccionar sellos", "escalar montañas",
+]  # fmt: skip
+PETS = [
+    "un gato gris", "un perro pequeño", "dos tortugas", "un loro verde", "un conejo blanco",
+    "tres peces rojos", "una perra labradora", "un hámster", "dos canarios", "una iguana",
+    "un gato negro", "un perro pastor",
+]  # fmt: skip
+PLACES = [
+    "Galápagos", "Cusco", "Cartagena", "Montevideo", "Valparaíso", "Oaxaca", "Sevilla",
+    "La Paz", "Asunción", "Granada", "Salta", "Antigua",
+]  # fmt: skip
+YEARS = [
+    "dos",
+    "tres",
+    "cuatro",
+    "cinco",
+    "seis",
+    "siete",
+    "ocho",
+    "nueve",
+    "diez",
+    "doce",
+    "quince",
+    "veinte",
+]
+MARKET_DAYS = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"]
+
+TEMPLATES = [
+    "{name} vive en {city} desde hace {years} años y trabaja como {job}. Después del trabajo le "
+    "gusta {hobby}. En casa tiene {pet} y este año ahorra para viajar a {place}.",
+    "Hace {years} años que {name} se mudó a {city}, donde trabaja como {job}. Los fines de "
+    "semana prefiere {hobby} y cuidar de {pet}. Sueña con conocer {place}.",
+    "En {city} todos conocen a {name}, que trabaja como {job} y nunca falta al mercado del "
+    "{day}. Su pasatiempo es {hobby}, vive con {pet} y quiere visitar {place}.",
+    "{name} llegó a {city} para estudiar y hoy trabaja como {job}. Comparte un piso pequeño con "
+    "{pet}, para descansar suele {hobby} y guarda una foto de {place} en la nevera.",
+]
+
+# Question kinds: the question text and the fact table its options come from. Each kind puts
+# its correct option at one fixed position (KIND_POSITION): a pattern the 2-layer test models can
+# learn from the answers file in a few dozen steps, which memorising 80 unrelated letters is not.
+# Real Belebele has no such pattern; the fixture only has to make "the adapter learned the
+# answers" measurable. Positions stay balanced (20 questions each), so a model that has not
+# learned them sits at chance.
+QUESTIONS = {
+    "city": ("¿En qué ciudad vive {name}?", CITIES),
+    "job": ("¿Cuál es el trabajo de {name}?", JOBS),
+    "hobby": ("¿Qué le gusta hacer a {name} en su tiempo libre?", HOBBIES),
+    "pet": ("¿Con qué animales vive {name}?", PETS),
+}
+KIND_POSITION = {"city": 3, "job": 1, "hobby": 4, "pet": 2}
+KINDS = ["city", "job", "hobby", "pet"]
+
+
+def _cap(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
+def prompt(record: dict) -> str:
+    """The prompt lm-eval's ``belebele_*`` tasks build from a record (their ``doc_to_text``)."""
+    return (
+        f"P: {record['flores_passage']}\nQ: {record['question'].strip()}\n"
+        f"A: {record['mc_answer1']}\nB: {record['mc_answer2']}\n"
+        f"C: {record['mc_answer3']}\nD: {record['mc_answer4']}\nAnswer:"
+    )
+
+
+def build() -> list[dict]:
+    """The fixture's records, in passage order."""
+    rng = random.Random(SEED)
+    records = []
+    for i in range(N_PASSAGES):
+        facts = {
+            "name": NAMES[i],
+            "city": rng.choice(CITIES),
+            "job": rng.choice(JOBS),
+            "hobby": rng.choice(HOBBIES),
+            "pet": rng.choice(PETS),
+            "place": rng.choice(PLACES),
+            "years": rng.choice(YEARS),
+            "day": rng.choice(MARKET_DAYS),
+        }
+        passage = TEMPLATES[i % len(TEMPLATES)].format(**facts)
+        # Passage i asks kinds i and i+1 (mod 4): every kind, hence every position, 20 times.
+        for q_number, kind in enumerate((KINDS[i % 4], KINDS[(i + 1) % 4]), 1):
+            question, table = QUESTIONS[kind]
+            correct = facts[kind]
+            distractors = rng.sample([v for v in table if v != correct and v not in passage], 3)
+            pos = KIND_POSITION[kind]
+            options = distractors[: pos - 1] + [correct] + distractors[pos - 1 :]
+            rec = {
+                "link": f"https://sftlab.invalid/belebele_spa_sample/{i + 1:02d}",
+                "question_number": q_number,
+                "flores_passage": passage,
+                "question": question.format(**facts),
+                **{f"mc_answer{k + 1}": _cap(opt) for k, opt in enumerate(options)},
+                "correct_answer_num": str(pos),
+                "dialect": "spa_Latn",
+                "ds": "2023-12-01",
+            }
+            records.append(rec)
+    return records
+
+
+def answers(records: list[dict]) -> list[dict]:
+    """Alpaca records that teach the correct letter of each question."""
+    return [
+        {"instruction": prompt(r), "input": "", "output": LETTERS[int(r["correct_answer_num"]) - 1]}
+        for r in records
+    ]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    """UTF-8 JSON Lines, non-ASCII kept, ``\\n`` line endings."""
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    """Generate, check and write both files."""
+    records = build()
+    counts = {n: sum(r["correct_answer_num"] == n for r in records) for n in "1234"}
+    assert len(records) == 2 * N_PASSAGES and set(counts.values()) == {N_PASSAGES // 2}, counts
+    assert len({(r["link"], r["question_number"]) for r in records}) == len(records)
+    write_jsonl(BELEBELE_PATH, records)
+    write_jsonl(ANSWERS_PATH, answers(records))
+    print(f"wrote {BELEBELE_PATH.name}: {len(records)} questions (correct option counts {counts})")
+    print(f"wrote {ANSWERS_PATH.name}: {len(records)} answer records")
+
+
+if __name__ == "__main__":
+    main()

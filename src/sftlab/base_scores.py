@@ -1,0 +1,70 @@
+"""Base-model scores cached in MLflow: computed once per (model, quantization, task, data,
+few-shot, limit), reused by every later run and sweep job on the same tracking store.
+
+A run that computes a base score tags itself ``sftlab.base_eval_key=<key>`` and
+``sftlab.base_eval_reused=false``; later runs find it by that tag, copy its ``<prefix>/base_*``
+metrics and record where they came from in ``sftlab.base_eval_source`` (a run id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+log = logging.getLogger(__name__)
+
+KEY_TAG = "sftlab.base_eval_key"
+SOURCE_TAG = "sftlab.base_eval_source"
+REUSED_TAG = "sftlab.base_eval_reused"
+
+
+def model_identity(model_cfg) -> dict:
+    """What determines the base weights: the build recipe of a tiny model, else id + revision."""
+    if model_cfg.build is not None:
+        b = model_cfg.build
+        return {"build": {"base_config": b.base_config, "overrides": dict(b.overrides), "seed": b.seed}}
+    return {"name_or_path": model_cfg.name_or_path, "revision": model_cfg.revision}
+
+
+def base_key(model_cfg, quant_cfg, precision: dict, spec, eval_cfg) -> str:
+    """The cache key of a base score (16 hex digits)."""
+    import lm_eval
+    from omegaconf import OmegaConf
+
+    quant = OmegaConf.to_container(quant_cfg, resolve=True) if not isinstance(quant_cfg, dict) else quant_cfg
+    parts = {
+        "model": model_identity(model_cfg),
+        "quantization": {k: v for k, v in quant.items() if k != "name"},
+        "precision": precision,
+        "task": spec.task,
+        "data": spec.data_id,
+        "num_fewshot": eval_cfg.num_fewshot,
+        "limit": eval_cfg.limit,
+        "lm_eval": getattr(lm_eval, "__version__", "unknown"),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def find_cached(tracking_uri: str, key: str, prefix: str, exclude_run: str | None = None):
+    """``(run_id, {metric: value})`` of the earliest run that computed this base score, or None."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    if not experiments:
+        return None
+    runs = client.search_runs(
+        experiments,
+        filter_string=f"tags.`{KEY_TAG}` = '{key}' and tags.`{REUSED_TAG}` = 'false'",
+        order_by=["attributes.start_time ASC"],
+        max_results=50,
+    )
+    head = f"{prefix}/base_"
+    for run in runs:
+        if run.info.run_id == exclude_run:
+            continue
+        metrics = {k[len(head) :]: v for k, v in run.data.metrics.items() if k.startswith(head)}
+        if metrics:
+            return run.info.run_id, metrics
+    return None
