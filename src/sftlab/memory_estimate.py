@@ -51,6 +51,11 @@ OPTIMIZERS_TORCH = {"adamw_torch", "adamw_torch_fused", "adamw_hf", "adamw_torch
 OPTIMIZERS_STATELESS = {"sgd"}
 
 
+def fmt_bytes(n: float) -> str:
+    """``n`` bytes in GiB, or in MiB below 1 GiB (tiny models)."""
+    return f"{n / GIB:.2f} GiB" if n >= GIB else f"{n / 2**20:.2f} MiB"
+
+
 @dataclass
 class Settings:
     """Everything besides the architecture that changes the peak."""
@@ -137,8 +142,9 @@ class Estimate:
         return next(t for t in self.terms if t.name == name)
 
     def table(self, budget: int | None = None) -> str:
-        """The breakdown as a fixed-width table (GiB), with the budget when given."""
+        """The breakdown as a fixed-width table (GiB; MiB for tiny models), with the budget when given."""
         s = self.settings
+        unit, scale = ("GiB", GIB) if self.total >= GIB else ("MiB", 2**20)
         head = (
             f"memory estimate{' for ' + self.label if self.label else ''}: {self.shapes.model_type}, "
             f"{self.shapes.total_params / 1e9:.2f}B params, quantization={s.quantization}, lora.r={s.lora_r}, "
@@ -147,13 +153,13 @@ class Estimate:
             f"optim={s.optim}, device={s.device}"
         )
         width = max(len(t.name) for t in self.terms)
-        lines = [head, f"  {'term':<{width}}  {'GiB':>8}  how"]
+        lines = [head, f"  {'term':<{width}}  {unit:>8}  how"]
         for t in self.terms:
-            lines.append(f"  {t.name:<{width}}  {t.bytes / GIB:8.3f}  {t.detail}")
-        lines.append(f"  {'total':<{width}}  {self.total / GIB:8.3f}")
+            lines.append(f"  {t.name:<{width}}  {t.bytes / scale:8.3f}  {t.detail}")
+        lines.append(f"  {'total':<{width}}  {self.total / scale:8.3f}")
         if budget is not None:
             verdict = "fits" if self.total <= budget else "does NOT fit"
-            lines.append(f"  {'device budget':<{width}}  {budget / GIB:8.3f}  {verdict}")
+            lines.append(f"  {'device budget':<{width}}  {budget / scale:8.3f}  {verdict}")
         return "\n".join(lines)
 
 

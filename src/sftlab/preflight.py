@@ -22,7 +22,15 @@ from dataclasses import dataclass
 
 from sftlab.errors import ConfigError
 from sftlab.lengths import LengthStats, pack_length, padded_length
-from sftlab.memory_estimate import GIB, Estimate, Settings, estimate, shapes_from_model, suggest_fits
+from sftlab.memory_estimate import (
+    GIB,
+    Estimate,
+    Settings,
+    estimate,
+    fmt_bytes,
+    shapes_from_model,
+    suggest_fits,
+)
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +164,8 @@ def check(cfg, lengths: LengthStats | None = None, tracker=None) -> Preflight:
             else "no batch/length/optimizer change fits; use a smaller model or a larger device"
         )
         message = (
-            f"preflight: estimated peak {result.estimate.total / GIB:.2f} GiB > budget "
-            f"{result.budget / GIB:.2f} GiB ({result.budget_source}); {fix}; "
+            f"preflight: estimated peak {fmt_bytes(result.estimate.total)} > budget "
+            f"{fmt_bytes(result.budget)} ({result.budget_source}); {fix}; "
             "or preflight.enforce=false to try anyway"
         )
         if cfg.preflight.enforce:

@@ -1,0 +1,70 @@
+"""Preflight through the real command line: an impossible run stops before loading, with the
+breakdown and the settings that would fit; in a sweep only the jobs that cannot fit are rejected."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sftlab.memory_estimate import GIB
+
+
+@pytest.fixture
+def tiny_budget(compose):
+    """A budget (GiB) between the default tiny run's estimate at micro-batch 1 and 2."""
+    from sftlab.data_loading import build_datasets
+    from sftlab.lengths import summarize, token_lengths
+    from sftlab.model_loading import load_tokenizer, resolve_source
+    from sftlab.preflight import plan
+
+    totals = {}
+    for b in (1, 2):
+        cfg = compose(f"training.per_device_train_batch_size={b}", "preflight.device_memory_gb=1")
+        train_ds, _ = build_datasets(cfg.dataset, cfg.model)
+        lengths = summarize(token_lengths(train_ds, load_tokenizer(cfg.model, resolve_source(cfg.model))))
+        totals[b] = plan(cfg, lengths).estimate.total
+    return (totals[1] + totals[2]) / 2 / GIB
+
+
+def test_impossible_run_stops_before_loading_with_breakdown_and_fix(train_cli, runs_of, tiny_budget):
+    exp = "preflight-stop"
+    proc = train_cli(f"logger.experiment_name={exp}", f"preflight.device_memory_gb={tiny_budget:.6f}")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    # The breakdown, every term, and the verdict are printed.
+    for term in ("base weights (nf4)", "LoRA parameters", "LoRA gradients", "optimizer (paged_adamw_8bit)"):
+        assert term in proc.stdout
+    assert (
+        "activations" in proc.stdout and "allocator margin" in proc.stdout and "does NOT fit" in proc.stdout
+    )
+    # One error line with the fix that keeps the effective batch (8 = 1 x 8).
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith("error: preflight: estimated peak")
+    assert "training.per_device_train_batch_size=1 training.gradient_accumulation_steps=8" in line
+    assert "preflight.enforce=false" in line
+    assert "Loading weights" not in proc.stderr  # stopped before any weight was read
+    (run,) = runs_of(exp)
+    assert run.info.status == "FAILED" and "preflight" in run.data.tags["error"]
+
+
+def test_sweep_rejects_only_the_jobs_that_cannot_fit(train_cli, runs_of, tiny_budget, tmp_path):
+    exp = "preflight-sweep"
+    proc = train_cli(
+        "hydra.mode=MULTIRUN",  # the fixture puts its overrides first, where argparse rejects -m
+        f"logger.experiment_name={exp}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        f"preflight.device_memory_gb={tiny_budget:.6f}",
+        "training.per_device_train_batch_size=8,1",
+        "training.gradient_accumulation_steps=8",
+        "training.max_steps=2",
+        "training.logging_steps=1",
+        "lora.r=8",
+        "dataset.eval_fraction=0",
+    )
+    assert proc.returncode != 0  # Hydra's basic launcher reports the failed job at the end
+    runs = {r.data.params["training.per_device_train_batch_size"]: r for r in runs_of(exp)}
+    assert runs["1"].info.status == "FINISHED", proc.stderr[-3000:]
+    assert runs["8"].info.status == "FAILED"
+    assert re.search(r"preflight: estimated peak .* > budget", runs["8"].data.tags["error"])
+    assert "loss" not in runs["8"].data.metrics  # rejected before training
+    assert runs["1"].data.metrics["preflight/estimate_gib"] * GIB <= tiny_budget * GIB
