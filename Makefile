@@ -6,7 +6,7 @@ PYTEST = $(PYTHON) -m pytest
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: install test test-slow test-gpu test-all train ui lint format clean
+.PHONY: install test test-slow test-gpu test-all train ui lint format clean bench estimate
 
 install:
 	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
@@ -28,12 +28,22 @@ test-all:
 train:
 	$(PYTHON) train.py $(ARGS)
 
+# train.py vs plain TRL (framework overhead) and packing on vs off; ARGS="--cuda" on a GPU
+bench:
+	$(PYTHON) benchmark.py $(ARGS)
+
+# Peak-memory breakdown without loading weights; e.g. ARGS="model=llama2_7b_chat,mistral_7b,falcon_7b preflight.device=cuda preflight.device_memory_gb=16"
+estimate:
+	$(PYTHON) estimate_memory.py $(ARGS)
+
 ui:
 	$(PYTHON) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
 lint:
 	$(PYTHON) -m ruff check src tests train.py
 	$(PYTHON) -m ruff format --check src tests train.py
+	$(PYTHON) -m ruff check benchmarks benchmark.py estimate_memory.py
+	$(PYTHON) -m ruff format --check benchmarks benchmark.py estimate_memory.py
 
 format:
 	$(PYTHON) -m ruff check --fix src tests train.py

@@ -4,6 +4,7 @@ breakdown and the settings that would fit; in a sweep only the jobs that cannot 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,48 @@ def test_sweep_rejects_only_the_jobs_that_cannot_fit(train_cli, runs_of, tiny_bu
     assert re.search(r"preflight: estimated peak .* > budget", runs["8"].data.tags["error"])
     assert "loss" not in runs["8"].data.metrics  # rejected before training
     assert runs["1"].data.metrics["preflight/estimate_gib"] * GIB <= tiny_budget * GIB
+
+
+def test_estimate_command_7b_models_on_a_16gb_card(capsys):
+    """The standalone command: the study's three 7B models on a 16 GB card, from configs alone."""
+    from sftlab.estimate_cli import main
+
+    models = "model=llama2_7b_chat,mistral_7b,falcon_7b"
+    card = ["preflight.device=cuda", "preflight.device_memory_gb=16"]
+    assert main([models, *card]) == 0
+    out = capsys.readouterr().out
+    assert out.count("memory estimate for") == 3 and out.count("  fits") == 6  # tables + summary
+    assert "does NOT fit" not in out
+    for name in ("llama2_7b_chat", "mistral_7b", "falcon_7b"):
+        assert f"model={name}" in out
+
+    # Without gradient checkpointing LLaMA-2 no longer fits; the fix keeps the effective batch of 4.
+    assert main(["model=llama2_7b_chat", "training.gradient_checkpointing=false", *card]) == 1
+    out = capsys.readouterr().out
+    assert "does NOT fit" in out
+    fix = re.search(r"try: (.*)", out).group(1)
+    assert "training.gradient_checkpointing=true" in fix or (
+        "training.per_device_train_batch_size=" in fix and "gradient_accumulation_steps=" in fix
+    )
+
+
+@pytest.mark.gpu
+def test_7b_estimate_within_10_percent_of_measured_peak(train_cli, runs_of, tmp_path):
+    """On a GPU: LLaMA-2-7B shapes (random weights) at r=256, measured peak vs the estimate."""
+    from sftlab.benchmarking import build_random_model
+    from sftlab.paths import default_cache_dir
+
+    folder = build_random_model("llama2_7b_chat.json", Path(default_cache_dir()) / "models")
+    exp = "preflight-gpu"
+    proc = train_cli(
+        "model=llama2_7b_chat",
+        f"model.name_or_path={folder}",
+        f"logger.experiment_name={exp}",
+        "logger.log_adapter=false",
+        "training.max_steps=5",
+        "dataset.eval_fraction=0",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    m = runs_of(exp)[0].data.metrics
+    estimate = m["preflight/estimate_gib"] - m["preflight/cuda_context_gib"]
+    assert estimate == pytest.approx(m["train_peak_reserved_gib"], rel=0.10)

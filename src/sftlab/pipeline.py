@@ -118,8 +118,14 @@ def _preflight(cfg: DictConfig, tracker, train_ds, tokenizer):
 
 def _throughput(trainer, seconds: float) -> dict:
     """Real (non-padding) tokens trained and their rate."""
+    import torch
+
     tokens = int(getattr(trainer.state, "num_input_tokens_seen", 0) or 0)
-    return {"train_tokens": tokens, "train_tokens_per_s": tokens / seconds if seconds > 0 else 0.0}
+    out = {"train_tokens": tokens, "train_tokens_per_s": tokens / seconds if seconds > 0 else 0.0}
+    if torch.cuda.is_available():  # measured peak, to hold against preflight's estimate
+        out["train_peak_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
+        out["train_peak_reserved_gib"] = torch.cuda.max_memory_reserved() / 2**30
+    return out
 
 
 def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
