@@ -3,7 +3,7 @@
 The reference for benchmark.py: QLoRA SFT with nothing but transformers + peft + TRL +
 bitsandbytes, the settings passed on the command line (benchmark.py passes train.py's). It
 deliberately imports nothing from sftlab. Prints one line ``BENCH {json}`` with the real
-(non-padding) tokens trained, the seconds of ``trainer.train()``, their rate and, on CUDA,
+(non-padding) tokens trained, the wall and CPU seconds of ``trainer.train()``, the rate and, on CUDA,
 the peak allocated/reserved memory.
 """
 
@@ -97,11 +97,12 @@ def main() -> None:
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok)
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     trainer.train()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     tokens = int(trainer.state.num_input_tokens_seen)
-    out = {"tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds}
+    out = {"tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds, "cpu_seconds": cpu_seconds}
     if cuda:
         out["peak_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
         out["peak_reserved_gib"] = torch.cuda.max_memory_reserved() / 2**30

@@ -114,3 +114,21 @@ def test_7b_estimate_within_10_percent_of_measured_peak(train_cli, runs_of, tmp_
     m = runs_of(exp)[0].data.metrics
     estimate = m["preflight/estimate_gib"] - m["preflight/cuda_context_gib"]
     assert estimate == pytest.approx(m["train_peak_reserved_gib"], rel=0.10)
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("preflight.allocator_margin=1.5", "preflight.allocator_margin"),
+        ("preflight.device_memory_gb=-1", "preflight.device_memory_gb"),
+        ("preflight.device=tpu", "preflight.device"),
+        ("training.packing_strategy=wrapped", "training.packing_strategy"),
+    ],
+)
+def test_bad_preflight_settings_are_one_line_errors(compose, override, key):
+    from sftlab.errors import ConfigError
+    from sftlab.preflight import plan
+
+    cfg = compose(override, "training.packing=true")
+    with pytest.raises(ConfigError, match=key):
+        plan(cfg)

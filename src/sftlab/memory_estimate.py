@@ -51,6 +51,11 @@ OPTIMIZERS_TORCH = {"adamw_torch", "adamw_torch_fused", "adamw_hf", "adamw_torch
 OPTIMIZERS_STATELESS = {"sgd"}
 
 
+def fmt_count(n: float) -> str:
+    """A parameter count as 6.74B or 0.52M."""
+    return f"{n / 1e9:.3f}B" if n >= 1e9 else f"{n / 1e6:.2f}M"
+
+
 def fmt_bytes(n: float) -> str:
     """``n`` bytes in GiB, or in MiB below 1 GiB (tiny models)."""
     return f"{n / GIB:.2f} GiB" if n >= GIB else f"{n / 2**20:.2f} MiB"
@@ -147,7 +152,7 @@ class Estimate:
         unit, scale = ("GiB", GIB) if self.total >= GIB else ("MiB", 2**20)
         head = (
             f"memory estimate{' for ' + self.label if self.label else ''}: {self.shapes.model_type}, "
-            f"{self.shapes.total_params / 1e9:.2f}B params, quantization={s.quantization}, lora.r={s.lora_r}, "
+            f"{fmt_count(self.shapes.total_params)} params, quantization={s.quantization}, lora.r={s.lora_r}, "
             f"micro-batch {s.micro_batch} x {s.seq_len} tokens{' (packed)' if s.packing else ''}, "
             f"grad accumulation {s.grad_accum}, gradient checkpointing {'on' if s.gradient_checkpointing else 'off'}, "
             f"optim={s.optim}, device={s.device}"
@@ -287,17 +292,17 @@ def estimate(shapes: Shapes, s: Settings, label: str = "") -> Estimate:
             quantized_weight_bytes(i, o, s.quantization, s.double_quant) for _, i, o in shapes.quantizable
         )
         if s.quantization == "int8":
-            how = f"{n_q / 1e9:.3f}B linear params x 1 B + fp32 row scales"
+            how = f"{fmt_count(n_q)} linear params x 1 B + fp32 row scales"
         else:
             dq = "uint8 absmax/64 + fp32 absmax/16384 (double quant)" if s.double_quant else "fp32 absmax/64"
-            how = f"{n_q / 1e9:.3f}B linear params x 0.5 B + {dq}"
+            how = f"{fmt_count(n_q)} linear params x 0.5 B + {dq}"
         terms.append(Term(f"base weights ({s.quantization})", qbytes, how))
         other_b = 4
         terms.append(
             Term(
                 "embeddings/norms/lm_head",
                 shapes.other_params * other_b,
-                f"{shapes.other_params / 1e6:.1f}M params x 4 B (fp32 after kbit preparation)",
+                f"{fmt_count(shapes.other_params)} params x 4 B (fp32 after kbit preparation)",
             )
         )
     else:
@@ -306,7 +311,7 @@ def estimate(shapes: Shapes, s: Settings, label: str = "") -> Estimate:
             Term(
                 f"base weights ({s.model_dtype})",
                 shapes.total_params * b,
-                f"{shapes.total_params / 1e9:.3f}B params x {b} B",
+                f"{fmt_count(shapes.total_params)} params x {b} B",
             )
         )
 
@@ -316,7 +321,7 @@ def estimate(shapes: Shapes, s: Settings, label: str = "") -> Estimate:
         Term(
             "LoRA parameters",
             lora_n * lora_b,
-            f"{lora_n / 1e6:.2f}M = r x (in + out) over {len(shapes.lora_modules)} modules x {lora_b} B",
+            f"{fmt_count(lora_n)} = r x (in + out) over {len(shapes.lora_modules)} modules x {lora_b} B",
         )
     )
     terms.append(Term("LoRA gradients", lora_n * lora_b, f"one per LoRA parameter x {lora_b} B"))

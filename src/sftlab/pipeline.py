@@ -163,10 +163,14 @@ def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
         cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None, block
     )
     trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, [metrics_callback(tracker)])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     trainer.train()
     train_seconds = time.perf_counter() - started
-    metrics = {"train_seconds": train_seconds, **_throughput(trainer, train_seconds)}
+    metrics = {
+        "train_seconds": train_seconds,
+        "train_cpu_seconds": time.process_time() - cpu_started,
+        **_throughput(trainer, train_seconds),
+    }
     if eval_ds is not None:
         metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
     losses = _losses(trainer.state.log_history)

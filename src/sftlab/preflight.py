@@ -128,10 +128,25 @@ def settings_from_cfg(cfg, device: str, lengths: LengthStats | None) -> Settings
     )
 
 
+def check_settings(cfg) -> None:
+    """One-line errors for preflight/packing values that cannot work."""
+    p = cfg.preflight
+    if p.cuda_context_gb < 0:
+        raise ConfigError(f"preflight.cuda_context_gb must be >= 0 (got {p.cuda_context_gb})")
+    if not 0 <= p.allocator_margin < 1:
+        raise ConfigError(f"preflight.allocator_margin must be in [0, 1) (got {p.allocator_margin})")
+    if cfg.training.packing and cfg.training.packing_strategy not in ("bfd", "bfd_split"):
+        raise ConfigError(
+            f"training.packing_strategy: '{cfg.training.packing_strategy}' is not bfd or bfd_split "
+            "(TRL's 'wrapped' lets attention cross record boundaries)"
+        )
+
+
 def plan(cfg, lengths: LengthStats | None = None) -> Preflight:
     """Estimate ``cfg`` against its device budget (no weights are loaded)."""
     from sftlab.model_loading import architecture_config, meta_model
 
+    check_settings(cfg)
     device = target_device(cfg.preflight)
     settings = settings_from_cfg(cfg, device, lengths)
     config = architecture_config(cfg.model)
