@@ -1,4 +1,4 @@
-"""python benchmark.py [--steps 30] [--repeats 2] [--cuda] [overrides...]    (or: make bench)
+"""python benchmark.py [--steps 30] [--repeats 2] [--threads 1] [--cuda] [overrides...]    (or: make bench)
 
 Prints, side by side on the same data, the real (non-padding) tokens/s and peak memory of
 train.py's training vs a minimal plain TRL script with identical settings (benchmarks/
@@ -20,6 +20,9 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--cuda", action="store_true", help="7B-shaped random model on the GPU")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads per variant (default: 1 on CPU, all on CUDA)"
+    )
     parser.add_argument("overrides", nargs="*")
     a = parser.parse_args()
     from sftlab.benchmarking import report, run_benchmark
@@ -30,5 +33,6 @@ if __name__ == "__main__":
         if not torch.cuda.is_available():
             raise SystemExit("--cuda needs a CUDA GPU")
     base = CUDA_OVERRIDES if a.cuda else CPU_OVERRIDES
-    variants = run_benchmark(base + a.overrides, a.steps, a.repeats, cuda=a.cuda)
+    threads = a.threads if a.threads is not None else (None if a.cuda else 1)
+    variants = run_benchmark(base + a.overrides, a.steps, a.repeats, cuda=a.cuda, threads=threads)
     print(report(variants, "cuda" if a.cuda else "cpu"))

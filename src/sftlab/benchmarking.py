@@ -113,8 +113,14 @@ def plain_args(cfg, model_dir: str, data: Path, steps: int) -> list[str]:
     return args + (["--gradient-checkpointing"] if t.gradient_checkpointing else [])
 
 
-def run_benchmark(overrides: list[str], steps: int, repeats: int, cuda: bool = False) -> list[Variant]:
-    """Run every variant ``repeats`` times, alternating; returns them with their figures."""
+def run_benchmark(
+    overrides: list[str], steps: int, repeats: int, cuda: bool = False, threads: int | None = None
+) -> list[Variant]:
+    """Run every variant ``repeats`` times, alternating; returns them with their figures.
+
+    ``threads`` pins the CPU threads of every variant (OMP/MKL): on a shared machine, idle
+    OpenMP threads spin and bill CPU time that is not work, which blurs tokens per CPU-second.
+    """
     from mlflow.tracking import MlflowClient
 
     from sftlab.estimate_cli import compose
@@ -136,6 +142,8 @@ def run_benchmark(overrides: list[str], steps: int, repeats: int, cuda: bool = F
     write_data(cfg, data)
     uri = f"sqlite:///{work / 'mlflow.db'}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     pinned = [
         f"paths.cache_dir={cfg.paths.cache_dir}",
         f"model.name_or_path={model_dir}",
