@@ -6,7 +6,7 @@ PYTEST = $(PYTHON) -m pytest
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: install test test-slow test-gpu test-all train sweep report ui lint format clean bench-eval
+.PHONY: install test test-slow test-gpu test-all train sweep report ui lint format clean bench-eval bench estimate
 
 install:
 	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
@@ -40,6 +40,14 @@ report:
 # Evaluation throughput (questions/s) of the eval stage vs the lm_eval command line, and the batching speed-up
 bench-eval:
 	$(PYTHON) benchmarks/eval_throughput.py $(ARGS)
+
+# train.py vs plain TRL (framework overhead) and packing on vs off; ARGS="--cuda" on a GPU
+bench:
+	$(PYTHON) benchmark.py $(ARGS)
+
+# Peak-memory breakdown without loading weights; e.g. ARGS="model=llama2_7b_chat,mistral_7b,falcon_7b preflight.device=cuda preflight.device_memory_gb=16"
+estimate:
+	$(PYTHON) estimate_memory.py $(ARGS)
 
 ui:
 	$(PYTHON) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000

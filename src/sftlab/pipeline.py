@@ -100,6 +100,37 @@ def _save_adapter(model, tokenizer, cfg: DictConfig, output_dir: Path) -> Path:
     return final
 
 
+def _preflight(cfg: DictConfig, tracker, train_ds, tokenizer):
+    """Token lengths of the data, then the memory preflight; returns the packing block (or None)."""
+    from sftlab.lengths import pack_length, summarize, token_lengths
+    from sftlab.preflight import check
+
+    lengths = summarize(token_lengths(train_ds, tokenizer))
+    tracker.log_metrics(lengths.as_metrics())
+    block = pack_length(lengths, cfg.training.max_length) if cfg.training.packing else None
+    if block:
+        log.info(
+            "Packing into blocks of %d tokens (longest record %d, mean %.0f)",
+            block,
+            lengths.max,
+            lengths.mean,
+        )
+    check(cfg, lengths, tracker)
+    return block
+
+
+def _throughput(trainer, seconds: float) -> dict:
+    """Real (non-padding) tokens trained and their rate."""
+    import torch
+
+    tokens = int(getattr(trainer.state, "num_input_tokens_seen", 0) or 0)
+    out = {"train_tokens": tokens, "train_tokens_per_s": tokens / seconds if seconds > 0 else 0.0}
+    if torch.cuda.is_available():  # measured peak, to hold against preflight's estimate
+        out["train_peak_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
+        out["train_peak_reserved_gib"] = torch.cuda.max_memory_reserved() / 2**30
+    return out
+
+
 def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
     """The work of a job, inside an open tracked run."""
     from sftlab.adapters import build_lora_config
@@ -125,6 +156,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
 
     source = resolve_source(cfg.model)
     tokenizer = load_tokenizer(cfg.model, source)
+    block = _preflight(cfg, tracker, train_ds, tokenizer)  # memory check before any weight
     log.info("Loading %s from %s (quantization=%s)", cfg.model.name, source, cfg.quantization.name)
     model = load_model(cfg.model, source, bnb, precision.model_dtype)
     model = prepare_peft_model(model, lora_config, bnb is not None, cfg.training.gradient_checkpointing)
@@ -132,13 +164,17 @@ def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
     tracker.log_metrics({"model/trainable_params": trainable, "model/total_params": total})
 
     sft_config = build_sft_config(
-        cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None
+        cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None, block
     )
     trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, [metrics_callback(tracker)])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     trainer.train()
     train_seconds = time.perf_counter() - started
-    metrics = {"train_seconds": train_seconds}
+    metrics = {
+        "train_seconds": train_seconds,
+        "train_cpu_seconds": time.process_time() - cpu_started,
+        **_throughput(trainer, train_seconds),
+    }
     if eval_ds is not None:
         metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
     losses = _losses(trainer.state.log_history)

@@ -133,6 +133,8 @@ class TrainingConfig:
     bf16: Optional[bool] = None  # null: use bf16 where the hardware supports it
     completion_only_loss: bool = True
     save_checkpoints: bool = False
+    packing: bool = False  # pack records into blocks sized from the data (attention stays per record)
+    packing_strategy: str = "bfd"  # bfd | bfd_split (TRL); both padding-free with per-record positions
 
 
 @dataclass
@@ -191,6 +193,17 @@ class LoggerConfig:
 
 
 @dataclass
+class PreflightConfig:
+    """Memory preflight: estimate before loading, stop runs that cannot fit."""
+
+    enforce: bool = True
+    device: Optional[str] = None  # null/auto: the device this run trains on; cuda | cpu
+    device_memory_gb: Optional[float] = None  # null: free memory of the device (CPU: available RAM)
+    cuda_context_gb: float = 0.5
+    allocator_margin: float = 0.10
+
+
+@dataclass
 class PathsConfig:
     """Folders: where tiny models are built and where run outputs go."""
 
@@ -210,6 +223,7 @@ class RunConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    preflight: PreflightConfig = field(default_factory=PreflightConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     task_name: str = "train"

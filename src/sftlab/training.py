@@ -10,11 +10,27 @@ from sftlab.precision import Precision
 log = logging.getLogger(__name__)
 
 
-def build_sft_config(train_cfg, output_dir: str, precision: Precision, has_eval: bool):
-    """``trl.SFTConfig`` from the ``training`` config group and the resolved precision."""
+def build_sft_config(
+    train_cfg, output_dir: str, precision: Precision, has_eval: bool, max_length: int | None = None
+):
+    """``trl.SFTConfig`` from the ``training`` config group and the resolved precision.
+
+    ``max_length`` replaces ``training.max_length`` (the packing block chosen from the data).
+    With packing, TRL's BFD strategy is padding-free: records are concatenated without padding
+    and carry their own ``position_ids``, from which transformers builds a block-diagonal mask
+    (eager/sdpa) or varlen boundaries (flash attention), so attention stays within each record.
+    """
     import torch
     from trl import SFTConfig
 
+    packing = bool(train_cfg.get("packing", False))
+    if packing and train_cfg.packing_strategy not in ("bfd", "bfd_split"):
+        from sftlab.errors import ConfigError
+
+        raise ConfigError(
+            f"training.packing_strategy: '{train_cfg.packing_strategy}' is not bfd or bfd_split "
+            "(TRL's 'wrapped' lets attention cross record boundaries)"
+        )
     return SFTConfig(
         output_dir=output_dir,
         num_train_epochs=train_cfg.num_train_epochs,
@@ -30,7 +46,11 @@ def build_sft_config(train_cfg, output_dir: str, precision: Precision, has_eval:
         per_device_eval_batch_size=train_cfg.per_device_eval_batch_size,
         gradient_accumulation_steps=train_cfg.gradient_accumulation_steps,
         gradient_checkpointing=train_cfg.gradient_checkpointing,
-        max_length=train_cfg.max_length,
+        max_length=max_length or train_cfg.max_length,
+        packing=packing,
+        packing_strategy=train_cfg.get("packing_strategy", "bfd"),
+        # Real (non-pad) tokens: padding-free batches have no padding, and their EOS equals the pad id.
+        include_num_input_tokens_seen="all" if packing else "non_padding",
         logging_steps=train_cfg.logging_steps,
         seed=train_cfg.seed,
         data_seed=train_cfg.seed,
