@@ -261,7 +261,8 @@ def test_hf_local_backend_generates_and_rejects_garbage(tmp_path, compose):
 
     from sftlab.dataset_builder.build import build
     from sftlab.dataset_builder.config import BuildConfig
-    from sftlab.llm_client import HFLocalClient, make_client
+    from sftlab.dataset_builder.generator import make_client
+    from sftlab.llm_client import HFLocalClient
     from sftlab.model_loading import resolve_source
 
     model_dir = resolve_source(compose().model)

@@ -32,7 +32,7 @@ def pairs(tmp_path, monkeypatch) -> Path:
     """A real builder output (in-process build against a 127.0.0.1 generator)."""
     from sftlab.dataset_builder.build import build
     from sftlab.dataset_builder.config import BuildConfig
-    from sftlab.llm_client import make_client
+    from sftlab.dataset_builder.generator import make_client
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     stub = ChatStub(_reply, KEY).start()
@@ -139,8 +139,8 @@ def test_review_import_refuses_untrustworthy_rows(pairs, tmp_path, edits, messag
 def test_rerun_is_free_and_settings_cannot_change_midway(pairs, tmp_path, monkeypatch):
     from sftlab.dataset_builder.build import build
     from sftlab.dataset_builder.config import BuildConfig
+    from sftlab.dataset_builder.generator import make_client
     from sftlab.errors import ConfigError
-    from sftlab.llm_client import make_client
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     stub = ChatStub(_reply, KEY).start()
