@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from chat_server import ChatServer
 from omegaconf import OmegaConf
-from openai_stub import ChatStub
 
 from sftlab.paths import asset_path
 
@@ -35,7 +35,7 @@ def pairs(tmp_path, monkeypatch) -> Path:
     from sftlab.dataset_builder.generator import make_client
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    stub = ChatStub(_reply, KEY).start()
+    stub = ChatServer(KEY, _reply).start()
     try:
         cfg = OmegaConf.merge(
             OmegaConf.structured(BuildConfig),
@@ -143,7 +143,7 @@ def test_rerun_is_free_and_settings_cannot_change_midway(pairs, tmp_path, monkey
     from sftlab.errors import ConfigError
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    stub = ChatStub(_reply, KEY).start()
+    stub = ChatServer(KEY, _reply).start()
     base = {
         "input_dir": asset_path("legal_docs"),
         "output": str(pairs),

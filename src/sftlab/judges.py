@@ -46,15 +46,8 @@ class OpenAICompatibleJudge:
             raise ConfigError("judge.base_url is empty; set the server's URL, e.g. http://127.0.0.1:8000/v1")
         if not judge_cfg.model:
             raise ConfigError("judge.model is empty; set the model name the server serves")
-        self.client = OpenAICompatibleClient(
-            "judge",
-            model=judge_cfg.model,
-            base_url=judge_cfg.base_url,
-            api_key_env=judge_cfg.api_key_env,
-            timeout_s=judge_cfg.timeout_s,
-            max_retries=judge_cfg.max_retries,
-            temperature=judge_cfg.temperature,
-            max_tokens=judge_cfg.max_tokens,
+        self.client = OpenAICompatibleClient.from_config(
+            "judge", judge_cfg, max_retries=judge_cfg.max_retries
         )
 
     def _item_error(self, err: ChatRequestError) -> str:

@@ -90,6 +90,23 @@ class OpenAICompatibleClient:
             max_retries=max_retries,  # connection errors, timeouts, 429 and 5xx, with back-off
         )
 
+    @classmethod
+    def from_config(cls, section: str, cfg, max_retries: int) -> OpenAICompatibleClient:
+        """The client for a config group with model, base_url, api_key_env, timeout_s, temperature, max_tokens.
+
+        ``max_retries`` is passed apart: the groups name that key differently.
+        """
+        return cls(
+            section,
+            model=cfg.model,
+            base_url=cfg.base_url,
+            api_key_env=cfg.api_key_env,
+            timeout_s=cfg.timeout_s,
+            max_retries=max_retries,
+            temperature=cfg.temperature,
+            max_tokens=cfg.max_tokens,
+        )
+
     @property
     def base_url(self) -> str:
         """The server's URL as the client uses it."""

@@ -15,16 +15,7 @@ BACKENDS = ("openai_compatible", "hf_local")
 def make_client(gen_cfg):
     """The client for ``generator.backend`` (``openai_compatible`` or ``hf_local``)."""
     if gen_cfg.backend == "openai_compatible":
-        return OpenAICompatibleClient(
-            "generator",
-            model=gen_cfg.model,
-            base_url=gen_cfg.base_url,
-            api_key_env=gen_cfg.api_key_env,
-            timeout_s=gen_cfg.timeout_s,
-            max_retries=gen_cfg.request_retries,
-            temperature=gen_cfg.temperature,
-            max_tokens=gen_cfg.max_tokens,
-        )
+        return OpenAICompatibleClient.from_config("generator", gen_cfg, max_retries=gen_cfg.request_retries)
     if gen_cfg.backend == "hf_local":
         return HFLocalClient(
             "generator",
