@@ -19,8 +19,8 @@ def main(cfg: DictConfig) -> None:
     """Compose, build, print the summary."""
     from sftlab.cli import report_user_error
     from sftlab.dataset_builder.build import BuildPaths, build
+    from sftlab.dataset_builder.generator import make_client
     from sftlab.errors import SftlabError
-    from sftlab.llm_client import make_client
 
     try:
         stats = build(cfg, make_client(cfg.generator))

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from openai_stub import ChatStub
+from chat_server import ChatServer
 
 from sftlab.paths import asset_path
 
@@ -98,7 +98,7 @@ def _expected_chunks():
 def test_build_crash_resume_rejects_and_never_leaks_the_key(tmp_path):
     chunks = _expected_chunks()
     assert len(chunks) == 11
-    stub = ChatStub(_script, SECRET).start()
+    stub = ChatServer(SECRET, _script).start()
     stub.pause_at = 5  # chunks 1-4 finish (PDF x2, HTML x2); the 5th request is held, then killed
     out, err = tmp_path / "run1.out", tmp_path / "run1.err"
     try:
@@ -178,7 +178,7 @@ def test_build_crash_resume_rejects_and_never_leaks_the_key(tmp_path):
 
 
 def test_builder_errors_are_one_line_and_keyless(tmp_path):
-    stub = ChatStub(_script, "sk-the-right-key-0000").start()
+    stub = ChatServer("sk-the-right-key-0000", _script).start()
     try:
         wrong = subprocess.run(
             _cmd(tmp_path, stub.base_url), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120
@@ -261,7 +261,8 @@ def test_hf_local_backend_generates_and_rejects_garbage(tmp_path, compose):
 
     from sftlab.dataset_builder.build import build
     from sftlab.dataset_builder.config import BuildConfig
-    from sftlab.llm_client import HFLocalClient, make_client
+    from sftlab.dataset_builder.generator import make_client
+    from sftlab.llm_client import HFLocalClient
     from sftlab.model_loading import resolve_source
 
     model_dir = resolve_source(compose().model)

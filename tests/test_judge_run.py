@@ -14,12 +14,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from judge_server import JudgeServer
+from chat_server import JudgeServer
 
 ROOT = Path(__file__).resolve().parents[1]
 EXP = "judge-e2e"
 KEY = f"sk-e2e-{uuid.uuid4().hex}"
-# Markers tell the scripted judge server what to do with each question (see judge_server.py).
+# Markers tell the scripted judge server what to do with each question (see chat_server.py).
 SUITE = [
     {"id": "s1", "category": "simple", "prompt": "[[ok:5]] ¿Cuál es la capital de Ecuador?"},
     {"id": "s2", "category": "simple", "prompt": "[[ok:3]] ¿Qué es el RUC?"},

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from judge_server import JudgeServer
+from chat_server import JudgeServer
 
 from sftlab.errors import ConfigError, DataError
 from sftlab.rubric import ReplyError, parse_reply

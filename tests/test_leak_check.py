@@ -77,8 +77,11 @@ def test_question_fields_and_turns(tmp_path):
     )
     questions = load_questions(str(path), "turns")
     assert questions == ["Hola", "¿Qué es el IVA?", "¿Y el ICE?"]
+    assert load_questions(str(path)) == questions  # a prompt suite's series, found without a field name
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"pregunta": "¿Qué es el IVA?"}) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match="no question field"):
-        load_questions(str(path))
+        load_questions(str(other))
     recs = [{"instruction": "Explica", "input": "¿qué es el iva", "output": "Un impuesto."}]
     assert find_leaks({"s": ["Explica ¿Qué es el IVA?"]}, recs, 0.9).exact == 1  # instruction + input
 
@@ -150,3 +153,24 @@ def test_check_leaks_cli(tmp_path, compose):
         timeout=120,
     )
     assert clean.returncode == 0 and "0 exact, 0 near-duplicate" in clean.stdout
+
+
+def test_law_dataset_refuses_a_file_with_a_law_ec_question_by_default(train_cli, runs_of, tmp_path):
+    """dataset=sri_tax_law checks against the bundled law_ec suite without being told to."""
+    law = [
+        json.loads(line) for line in Path(asset_path("prompts/law_ec.jsonl")).read_text("utf-8").splitlines()
+    ]
+    records = Path(asset_path("data/sri_tax_law_sample.jsonl")).read_text("utf-8").splitlines()
+    leaked = [{"instruction": q["prompt"], "input": "", "output": q["reference"]} for q in (law[0], law[20])]
+    path = tmp_path / "sri_reviewed.jsonl"
+    rows = records + [json.dumps(r, ensure_ascii=False) for r in leaked]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    exp = "leak-check-law-default"
+    proc = train_cli(f"logger.experiment_name={exp}", "dataset=sri_tax_law", f"dataset.sources.0.path={path}")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: dataset.leak_check: "), proc.stderr[-2000:]
+    assert "contain evaluation questions" in errors[0] and "law_ec.jsonl" in errors[0]
+    assert "Loading tiny_llama" not in proc.stdout + proc.stderr
+    (run,) = runs_of(exp)
+    assert run.info.status == "FAILED" and "leak_check" in run.data.tags["error"]

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from chat_server import ChatServer
 from omegaconf import OmegaConf
-from openai_stub import ChatStub
 
 from sftlab.paths import asset_path
 
@@ -32,10 +32,10 @@ def pairs(tmp_path, monkeypatch) -> Path:
     """A real builder output (in-process build against a 127.0.0.1 generator)."""
     from sftlab.dataset_builder.build import build
     from sftlab.dataset_builder.config import BuildConfig
-    from sftlab.llm_client import make_client
+    from sftlab.dataset_builder.generator import make_client
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    stub = ChatStub(_reply, KEY).start()
+    stub = ChatServer(KEY, _reply).start()
     try:
         cfg = OmegaConf.merge(
             OmegaConf.structured(BuildConfig),
@@ -139,11 +139,11 @@ def test_review_import_refuses_untrustworthy_rows(pairs, tmp_path, edits, messag
 def test_rerun_is_free_and_settings_cannot_change_midway(pairs, tmp_path, monkeypatch):
     from sftlab.dataset_builder.build import build
     from sftlab.dataset_builder.config import BuildConfig
+    from sftlab.dataset_builder.generator import make_client
     from sftlab.errors import ConfigError
-    from sftlab.llm_client import make_client
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    stub = ChatStub(_reply, KEY).start()
+    stub = ChatServer(KEY, _reply).start()
     base = {
         "input_dir": asset_path("legal_docs"),
         "output": str(pairs),

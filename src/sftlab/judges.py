@@ -5,6 +5,8 @@ A reply that does not parse is asked again up to ``judge.parse_retries`` times a
 as missing with the reason; a timeout or an HTTP error that survives the client's retries is an
 error of that item only. People grade through :mod:`sftlab.human_scores`.
 
+The chat backends (the ``openai`` client with timeouts, retries and back-off; a local
+transformers model) are :mod:`sftlab.llm_client`, shared with the dataset builder's generator.
 The API key is read from the environment variable *named* by ``judge.api_key_env`` and handed
 to the client only; it is never logged, tagged or written (error texts are scrubbed of it).
 """
@@ -12,11 +14,11 @@ to the client only; it is never logged, tagged or written (error texts are scrub
 from __future__ import annotations
 
 import logging
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sftlab.errors import ConfigError
+from sftlab.llm_client import ChatRequestError, HFLocalClient, OpenAICompatibleClient
 from sftlab.rubric import ReplyError, judge_messages, parse_reply
 
 log = logging.getLogger(__name__)
@@ -35,51 +37,32 @@ def _verdict(score=None, reason="", error="", asks=0, seconds=0.0) -> dict:
 
 
 class OpenAICompatibleJudge:
-    """A chat-completions server through the ``openai`` client (timeouts, retries, back-off)."""
+    """A chat-completions server (the shared :class:`~sftlab.llm_client.OpenAICompatibleClient`)."""
 
     def __init__(self, judge_cfg):
-        """Build the client; a configured but unset key variable is a one-line ConfigError."""
-        from openai import OpenAI
-
+        """Build the client; a missing URL/model or an unset key variable is a one-line ConfigError."""
         self.cfg = judge_cfg
         if not judge_cfg.base_url:
             raise ConfigError("judge.base_url is empty; set the server's URL, e.g. http://127.0.0.1:8000/v1")
         if not judge_cfg.model:
             raise ConfigError("judge.model is empty; set the model name the server serves")
-        self._secret = None
-        if judge_cfg.api_key_env:
-            self._secret = os.environ.get(judge_cfg.api_key_env) or None
-            if self._secret is None:
-                raise ConfigError(
-                    f"judge.api_key_env: environment variable {judge_cfg.api_key_env} is not set; export it "
-                    "(or set judge.api_key_env=null for a server without keys)"
-                )
-        # Local servers (vLLM, llama.cpp, Ollama) accept any key; the client insists on one.
-        self.client = OpenAI(
-            base_url=judge_cfg.base_url,
-            api_key=self._secret or "no-key",
-            timeout=judge_cfg.timeout_s,
-            max_retries=judge_cfg.max_retries,
+        self.client = OpenAICompatibleClient.from_config(
+            "judge", judge_cfg, max_retries=judge_cfg.max_retries
         )
 
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
-
-    def _ask(self, messages: list[dict]) -> str | None:
-        resp = self.client.chat.completions.create(
-            model=self.cfg.model,
-            messages=messages,
-            temperature=self.cfg.temperature,
-            max_tokens=self.cfg.max_tokens,
-        )
-        if not resp.choices:
-            return None
-        return resp.choices[0].message.content
+    def _item_error(self, err: ChatRequestError) -> str:
+        """How a request that failed after the client's retries reads in the item's ``judge_error``."""
+        retries = self.cfg.max_retries
+        if err.kind == "timeout":
+            return f"timeout: no reply within {self.cfg.timeout_s:g}s (after {retries} retries)"
+        if err.kind in ("auth", "status"):
+            return f"HTTP {err.status_code} (after {retries} retries): {err.detail}"
+        if err.kind == "connection":
+            return f"connection error: {err.detail}"
+        return f"unreadable response: {err.detail}"
 
     def grade(self, rubric_cfg, row: dict) -> dict:
         """Grade one answer row (bounded re-asks on bad replies; transport errors end the item)."""
-        import openai
-
         started = time.perf_counter()
         messages = judge_messages(rubric_cfg, row)
         last = ""
@@ -87,24 +70,13 @@ class OpenAICompatibleJudge:
         for _ in range(1 + self.cfg.parse_retries):
             asks += 1
             try:
-                text = self._ask(messages)
-            except openai.APITimeoutError:
-                err = (
-                    f"timeout: no reply within {self.cfg.timeout_s:g}s (after {self.cfg.max_retries} retries)"
-                )
-                return _verdict(error=err, asks=asks, seconds=time.perf_counter() - started)
-            except openai.APIStatusError as e:
-                err = self._scrub(
-                    f"HTTP {e.status_code} (after {self.cfg.max_retries} retries): {str(e)[:200]}"
-                )
-                return _verdict(error=err, asks=asks, seconds=time.perf_counter() - started)
-            except openai.APIConnectionError as e:
-                err = self._scrub(f"connection error: {str(e)[:200]}")
-                return _verdict(error=err, asks=asks, seconds=time.perf_counter() - started)
+                text = self.client.complete(messages)
+            except ChatRequestError as e:
+                return _verdict(error=self._item_error(e), asks=asks, seconds=time.perf_counter() - started)
             try:
                 score, reason = parse_reply(text)
             except ReplyError as e:
-                last = self._scrub(str(e))
+                last = self.client.scrub(str(e))
                 continue
             return _verdict(score, reason, asks=asks, seconds=time.perf_counter() - started)
         err = f"unparseable reply after {asks} asks: {last}"
@@ -125,62 +97,36 @@ class HFLocalJudge:
         self.cfg = judge_cfg
         if judge_cfg.prompt_format:
             check_format(judge_cfg.prompt_format)
+        dtype = None
         if model is None:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-
             from sftlab.precision import torch_dtype
 
             if not judge_cfg.model:
                 raise ConfigError(
                     "judge.model is empty; set a hub id or a local folder for the hf_local judge"
                 )
-            import torch
-
-            # On a GPU machine the judge goes to the GPU (a 7B judge on the CPU is impractical).
-            device_map = {"": torch.cuda.current_device()} if torch.cuda.is_available() else None
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(judge_cfg.model)
-                model = AutoModelForCausalLM.from_pretrained(
-                    judge_cfg.model, dtype=torch_dtype(judge_cfg.dtype), device_map=device_map
-                )
-            except OSError as e:
-                raise ConfigError(
-                    f"judge.model: cannot load '{judge_cfg.model}' ({str(e).splitlines()[0][:160]})"
-                ) from None
-        if not judge_cfg.prompt_format and not getattr(tokenizer, "chat_template", None):
+            dtype = torch_dtype(judge_cfg.dtype)
+        self.client = HFLocalClient(
+            "judge",
+            model=judge_cfg.model,
+            temperature=judge_cfg.temperature,
+            max_tokens=judge_cfg.max_tokens,
+            dtype=dtype,
+            lm=model,
+            tokenizer=tokenizer,
+        )
+        if not judge_cfg.prompt_format and not self.client.has_chat_template:
             raise ConfigError(
                 f"judge.prompt_format: the tokenizer of '{judge_cfg.model}' has no chat template; "
                 "set judge.prompt_format (e.g. llama2_chat)"
             )
-        self.model, self.tokenizer = model.eval(), tokenizer
 
     def _prompt(self, messages: list[dict]) -> str:
         if self.cfg.prompt_format:
             from sftlab.prompt_formats import FORMATS
 
             return FORMATS[self.cfg.prompt_format](messages[1]["content"], messages[0]["content"])
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-    def _ask(self, prompt: str, sample: bool) -> str:
-        import torch
-        from transformers import GenerationConfig
-
-        tok = self.tokenizer
-        ids = tok(prompt, return_tensors="pt").input_ids.to(self.model.device)
-        config = GenerationConfig(
-            max_new_tokens=self.cfg.max_tokens,
-            do_sample=sample,
-            temperature=self.cfg.temperature if sample else None,
-            top_p=None,
-            top_k=None,
-            pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
-            eos_token_id=tok.eos_token_id,
-        )
-        with torch.no_grad():
-            out = self.model.generate(
-                input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config
-            )
-        return tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+        return self.client.render(messages)
 
     def grade(self, rubric_cfg, row: dict) -> dict:
         """Grade one answer row with up to ``1 + parse_retries`` generations."""
@@ -188,7 +134,7 @@ class HFLocalJudge:
         prompt = self._prompt(judge_messages(rubric_cfg, row))
         last = ""
         for ask in range(1 + self.cfg.parse_retries):
-            text = self._ask(prompt, sample=ask > 0 and self.cfg.temperature > 0)
+            text = self.client.generate(prompt, sample=ask > 0 and self.cfg.temperature > 0)
             try:
                 score, reason = parse_reply(text)
             except ReplyError as e:

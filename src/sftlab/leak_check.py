@@ -1,8 +1,8 @@
 """Leak check: do the questions of an evaluation suite appear in a training set?
 
 A suite is any JSONL file with one question per line (field ``prompt``, ``question``,
-``instruction`` or ``text``, or one named explicitly; a list of strings, e.g. the turns of a
-multi-turn prompt, counts each turn). Every question is compared with every training record's
+``instruction``, ``text`` or ``turns``, or one named explicitly; a list of strings, e.g. the
+``turns`` of a multi-turn prompt in :mod:`sftlab.prompt_suites`, counts each turn). Every question is compared with every training record's
 instruction and instruction + input, exactly (after normalizing case, accents, punctuation)
 and approximately (Jaccard similarity of character 4-grams, see :mod:`sftlab.text_similarity`).
 
@@ -22,7 +22,7 @@ from sftlab.text_similarity import NearDupIndex
 
 log = logging.getLogger(__name__)
 
-QUESTION_FIELDS = ("prompt", "question", "instruction", "text")
+QUESTION_FIELDS = ("prompt", "question", "instruction", "text", "turns")  # turns: a suite series
 ON_LEAK = ("fail", "drop", "warn")
 
 

@@ -66,7 +66,7 @@ class LeakCheckConfig:
     """Evaluation suites whose questions must not appear in the training data."""
 
     suites: list[str] = field(default_factory=list)  # JSONL files of evaluation questions
-    question_field: Optional[str] = None  # null: the first of prompt/question/instruction/text
+    question_field: Optional[str] = None  # null: the first of prompt/question/instruction/text/turns
     near_threshold: float = 0.85  # Jaccard similarity of character 4-grams counted as a near-duplicate
     on_leak: str = "fail"  # fail | drop | warn
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sftlab.dataset_builder.chunking import chunk_document
 from sftlab.dataset_builder.documents import find_documents, read_document
+from sftlab.dataset_builder.generator import ask
 from sftlab.dataset_builder.prompts import get_prompt
 from sftlab.dataset_builder.replies import InvalidReply, parse_reply
 from sftlab.errors import ConfigError, DataError
@@ -192,7 +193,7 @@ def build(cfg, client, progress: bool = True) -> BuildStats:
             messages = prompt.messages(chunk, cfg.prompt.pairs_per_chunk)
             pairs, reasons = None, []
             for _ in range(cfg.reply_attempts):
-                reply = client.complete(messages)
+                reply = ask(client, messages)
                 stats.requests += 1
                 try:
                     pairs = parse_reply(reply)

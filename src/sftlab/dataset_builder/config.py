@@ -28,7 +28,7 @@ class PromptConfig:
 
 @dataclass
 class GeneratorConfig:
-    """The generator LLM (see ``sftlab.llm_client``)."""
+    """The generator LLM (see ``sftlab.dataset_builder.generator`` and ``sftlab.llm_client``)."""
 
     backend: str = "openai_compatible"  # openai_compatible | hf_local
     model: str = MISSING

@@ -9,7 +9,8 @@ Writes, next to this file:
   tables and templates with a fixed ``random.Random(1234)`` seed.
 * ``sri_tax_law_sample.jsonl`` -- 40 hand-written question/answer pairs with
   general guidance about Ecuadorian tax law (SRI), in the same schema with an
-  empty ``input``.
+  empty ``input``. None of its questions may appear in the law prompt suite
+  (``../prompts/law_ec.jsonl``): ``dataset=sri_tax_law`` leak-checks against it.
 
 All content was written for this project; nothing is copied from public
 datasets.  The script uses only the standard library and running it twice
@@ -925,15 +926,15 @@ SRI_QA: list[tuple[str, str]] = [
         "En general, no. Si sus únicos ingresos provienen de un empleo en relación de dependencia, no necesita RUC, porque su empleador le retiene el impuesto a la renta y lo declara. Sí deberá obtenerlo si empieza otra actividad económica, como vender productos o prestar servicios profesionales por su cuenta.",
     ),
     (
-        "¿Cuál es la tarifa del IVA en Ecuador?",
-        "La tarifa general del IVA es del 15 % desde abril de 2024; antes era del 12 %. Algunos bienes y servicios, como ciertos alimentos de primera necesidad, las medicinas o los servicios de salud, tienen tarifa 0 %. Como las tarifas pueden cambiar, conviene confirmar siempre la vigente en la página del SRI.",
+        "Si vendo un producto a 100 dólares, ¿cuánto IVA debo cobrar?",
+        "Con la tarifa general, 15 dólares: la tarifa general del IVA es del 15 % desde abril de 2024; antes era del 12 %. Algunos bienes y servicios, como ciertos alimentos de primera necesidad, las medicinas o los servicios de salud, tienen tarifa 0 %. Como las tarifas pueden cambiar, conviene confirmar siempre la vigente en la página del SRI.",
     ),
     (
         "¿Hasta cuándo tengo que declarar el impuesto a la renta como persona natural?",
         "Las personas naturales presentan la declaración anual del impuesto a la renta en marzo del año siguiente. El día límite depende del noveno dígito del RUC o de la cédula, según el calendario del SRI. Presentarla a tiempo evita multas e intereses.",
     ),
     (
-        "¿Qué es el noveno dígito del RUC y para qué sirve?",
+        "El noveno dígito de mi RUC es 5. ¿Qué cambia eso para mí?",
         "El noveno dígito del RUC o de la cédula determina la fecha máxima en la que usted debe presentar sus declaraciones y pagar sus impuestos. Cada dígito tiene asignado un día del mes en el calendario tributario del SRI. Así se evita que todos los contribuyentes declaren el mismo día.",
     ),
     (
@@ -941,8 +942,8 @@ SRI_QA: list[tuple[str, str]] = [
         "La declaración mensual del IVA se presenta en el mes siguiente al período que se declara. La fecha máxima va del día 10 al 28, según el noveno dígito de su RUC, de acuerdo con el calendario del SRI. Si la fecha cae en fin de semana o feriado, normalmente se traslada al siguiente día hábil.",
     ),
     (
-        "¿Qué es el régimen RIMPE?",
-        "El RIMPE es el Régimen Simplificado para Emprendedores y Negocios Populares. Está pensado para personas y pequeños negocios con ingresos anuales bajos, y simplifica el cumplimiento de sus obligaciones tributarias. Tiene dos categorías, emprendedores y negocios populares, que se asignan según el nivel de ingresos.",
+        "Tengo una tienda de barrio pequeña. ¿En qué régimen tributario podría estar?",
+        "Probablemente en el RIMPE, el Régimen Simplificado para Emprendedores y Negocios Populares. Está pensado para personas y pequeños negocios con ingresos anuales bajos, y simplifica el cumplimiento de sus obligaciones tributarias. Tiene dos categorías, emprendedores y negocios populares, que se asignan según el nivel de ingresos.",
     ),
     (
         "¿Cómo sé si estoy en el RIMPE como emprendedor o como negocio popular?",
@@ -965,8 +966,8 @@ SRI_QA: list[tuple[str, str]] = [
         "La anulación se solicita en SRI en línea y, por lo general, requiere que el cliente que recibió la factura acepte la anulación dentro del plazo que permite el sistema. Si la anulación no es posible, lo habitual es emitir una nota de crédito para corregir el valor. Recuerde reflejar el cambio en sus registros y declaraciones.",
     ),
     (
-        "¿Qué es una retención en la fuente?",
-        "Es un valor que el comprador, cuando es agente de retención, descuenta del pago a su proveedor y entrega directamente al SRI a cuenta de los impuestos de ese proveedor. Puede aplicarse sobre el impuesto a la renta y sobre el IVA. El proveedor puede usar esas retenciones como crédito tributario en sus propias declaraciones.",
+        "Un cliente me pagó menos que el total de mi factura y dice que es una retención. ¿Por qué?",
+        "Porque ese cliente es agente de retención: la retención en la fuente es un valor que el comprador descuenta del pago a su proveedor y entrega directamente al SRI a cuenta de los impuestos de ese proveedor. Puede aplicarse sobre el impuesto a la renta y sobre el IVA. El proveedor puede usar esas retenciones como crédito tributario en sus propias declaraciones.",
     ),
     (
         "Me hicieron una retención y no me entregaron el comprobante. ¿Qué hago?",
@@ -1061,8 +1062,8 @@ SRI_QA: list[tuple[str, str]] = [
         "Sí. Vender por redes sociales es una actividad económica igual que vender en un local, por lo que debe obtener su RUC y emitir comprobantes de venta. Según sus ingresos, podría estar en el RIMPE o en el régimen general. También deberá presentar las declaraciones de IVA y de impuesto a la renta que le correspondan.",
     ),
     (
-        "¿Qué es el crédito tributario de IVA?",
-        "Es el IVA que usted pagó en compras relacionadas con su actividad y que puede descontar del IVA que cobra en sus ventas. En la declaración se resta el IVA de las compras del IVA de las ventas y solo se paga la diferencia. Para usarlo, las compras deben estar respaldadas con comprobantes válidos a su nombre.",
+        "¿Puedo restar el IVA de mis compras del IVA que cobro en mis ventas?",
+        "Sí, ese es el crédito tributario de IVA: el IVA que usted pagó en compras relacionadas con su actividad y que puede descontar del IVA que cobra en sus ventas. En la declaración se resta el IVA de las compras del IVA de las ventas y solo se paga la diferencia. Para usarlo, las compras deben estar respaldadas con comprobantes válidos a su nombre.",
     ),
     (
         "¿Las empresas declaran el impuesto a la renta en la misma fecha que las personas naturales?",

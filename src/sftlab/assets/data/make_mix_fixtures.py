@@ -38,7 +38,7 @@ ALPACA = [
     ),
     ("Traduce la frase al español.", "The weather is nice today.", "Hoy hace buen tiempo."),
     ("Clasifica el siguiente animal como mamífero, ave o reptil.", "Águila", "El águila es un ave."),
-    ("Escribe un sinónimo de la palabra dada.", "rápido", "Un sinónimo de «rápido» es «veloz»."),
+    ("Escribe un sinónimo de la palabra dada.", "feliz", "Un sinónimo de «feliz» es «contento»."),
     (
         "Resume el texto en una oración.",
         "La biblioteca municipal amplió su horario. Ahora abre los sábados y domingos por la mañana.",
@@ -82,7 +82,7 @@ ALPACA = [
         "",
         "Estimado señor Pérez: reciba un cordial saludo.",
     ),
-    ("¿Cuántos días tiene un año bisiesto?", "", "Un año bisiesto tiene 366 días."),
+    ("¿Cada cuántos años hay un año bisiesto?", "", "Por regla general, cada cuatro años."),
     (
         "Indica si la afirmación es verdadera o falsa.",
         "El agua hierve a 100 °C al nivel del mar.",
