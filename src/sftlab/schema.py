@@ -133,6 +133,8 @@ class TrainingConfig:
     bf16: Optional[bool] = None  # null: use bf16 where the hardware supports it
     completion_only_loss: bool = True
     save_checkpoints: bool = False
+    save_steps: int = 100  # checkpoint interval in optimizer steps; 0: once per epoch
+    save_total_limit: int = 2  # keep the newest N checkpoints; 0 keeps all
 
 
 @dataclass
@@ -187,6 +189,7 @@ class RunConfig:
     paths: PathsConfig = field(default_factory=PathsConfig)
     task_name: str = "train"
     force: bool = False  # sweeps: rerun jobs whose config already has a FINISHED run
+    resume: bool = False  # continue this config's unfinished run from its last checkpoint
 
 
 @dataclass
