@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sftlab.distributed import is_main_process
 from sftlab.distributed import tags as distributed_tags
+from sftlab.resume import find_resume_point, resumed_tags, run_tags
 from sftlab.stages import run_stages
 from sftlab.sweep import child_tags, skip_if_done
 from sftlab.tracking import config_hash, flatten, git_commit, make_tracker
@@ -131,8 +132,8 @@ def _throughput(trainer, seconds: float) -> dict:
     return out
 
 
-def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
-    """The work of a job, inside an open tracked run."""
+def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None = None) -> RunResult:
+    """The work of a job, inside an open tracked run (``resume_from``: checkpoint to continue)."""
     from sftlab.adapters import build_lora_config
     from sftlab.data_loading import build_datasets
     from sftlab.model_loading import load_model, load_tokenizer, resolve_source
@@ -168,7 +169,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path) -> RunResult:
     )
     trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, [metrics_callback(tracker)])
     started, cpu_started = time.perf_counter(), time.process_time()
-    trainer.train()
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     train_seconds = time.perf_counter() - started
     metrics = {
         "train_seconds": train_seconds,
@@ -207,12 +208,18 @@ def run(cfg: DictConfig) -> RunResult:
     done = skip_if_done(cfg, resolved)  # sweeps: this config already has a FINISHED run
     if done is not None:
         return done
-    tracker.start(
-        run_name(cfg), flatten(resolved), {**_tags(cfg, resolved), **child_tags(), **distributed_tags()}
-    )
+    point = find_resume_point(cfg, resolved)  # resume=true: the unfinished run to continue
+    if point is None:
+        tags = {**_tags(cfg, resolved), **child_tags(), **distributed_tags(), **run_tags(output_dir)}
+        tracker.start(run_name(cfg), flatten(resolved), tags)
+    else:  # same run, same folder (checkpoints, adapter); this process's own folder stays unused
+        output_dir = point.output_dir
+        cfg.paths.output_dir = str(output_dir)
+        tracker.reopen(point.run_id, {**child_tags(), **distributed_tags(), **resumed_tags(point)})
     try:
-        tracker.log_artifact(output_dir / "config.yaml")
-        result = _train(cfg, tracker, output_dir)
+        if point is None:
+            tracker.log_artifact(output_dir / "config.yaml")
+        result = _train(cfg, tracker, output_dir, resume_from=point.checkpoint if point else None)
         if is_main_process():
             run_stages(cfg, tracker, result)
     except KeyboardInterrupt:

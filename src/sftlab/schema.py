@@ -135,6 +135,8 @@ class TrainingConfig:
     save_checkpoints: bool = False
     packing: bool = False  # pack records into blocks sized from the data (attention stays per record)
     packing_strategy: str = "bfd"  # bfd | bfd_split (TRL); both padding-free with per-record positions
+    save_steps: int = 100  # checkpoint interval in optimizer steps; 0: once per epoch
+    save_total_limit: int = 2  # keep the newest N checkpoints; 0 keeps all
 
 
 @dataclass
@@ -228,6 +230,7 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     task_name: str = "train"
     force: bool = False  # sweeps: rerun jobs whose config already has a FINISHED run
+    resume: bool = False  # continue this config's unfinished run from its last checkpoint
 
 
 @dataclass

@@ -36,7 +36,7 @@ def flatten(d: dict, prefix: str = "") -> dict[str, str]:
 
 def config_hash(resolved: dict) -> str:
     """Stable hash of what determines a run's result (not where it is logged or written)."""
-    relevant = {k: v for k, v in resolved.items() if k not in ("logger", "paths", "force")}
+    relevant = {k: v for k, v in resolved.items() if k not in ("logger", "paths", "force", "resume")}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -89,6 +89,9 @@ class NullTracker:
 
     def start(self, run_name: str, params: dict, tags: dict) -> None:
         """Nothing to open."""
+
+    def reopen(self, run_id: str, tags: dict) -> None:
+        """Nothing to reopen."""
 
     def log_metrics(self, metrics: dict, step: int | None = None) -> None:
         """Ignore metrics."""
@@ -149,6 +152,20 @@ class MlflowTracker:
         run = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None, tags=tags)
         self.run_id = run.info.run_id
         mlflow.log_params(params)
+        return self.run_id
+
+    def reopen(self, run_id: str, tags: dict[str, str]) -> str:
+        """Continue an existing run (``resume=true``): RUNNING again, params untouched, ``tags`` set.
+
+        Params are not logged again: MLflow params are immutable, and ``paths.*`` of this
+        process differ from the first attempt's. A stale ``error`` tag of a FAILED attempt is
+        removed, so the run does not end FINISHED with an error.
+        """
+        mlflow = self._mlflow
+        run = mlflow.start_run(run_id=run_id, tags=tags)
+        self.run_id = run.info.run_id
+        if "error" in run.data.tags:
+            mlflow.MlflowClient().delete_tag(run_id, "error")
         return self.run_id
 
     def log_metrics(self, metrics: dict, step: int | None = None) -> None:

@@ -59,10 +59,19 @@ def build_sft_config(
         use_cpu=not torch.cuda.is_available(),
         completion_only_loss=train_cfg.completion_only_loss,
         eval_strategy="epoch" if has_eval else "no",
-        save_strategy="epoch" if train_cfg.save_checkpoints else "no",
+        # Checkpoints (for resume=true) every save_steps optimizer steps, or each epoch with 0.
+        save_strategy=_save_strategy(train_cfg),
+        save_steps=train_cfg.save_steps if train_cfg.save_steps > 0 else 500,
+        save_total_limit=train_cfg.save_total_limit if train_cfg.save_total_limit > 0 else None,
         report_to="none",  # metrics go through our callback into the run we opened
         disable_tqdm=False,
     )
+
+
+def _save_strategy(train_cfg) -> str:
+    if not train_cfg.save_checkpoints:
+        return "no"
+    return "steps" if train_cfg.save_steps > 0 else "epoch"
 
 
 def metrics_callback(tracker):
@@ -99,10 +108,17 @@ def prepare_peft_model(model, lora_config, quantized: bool, gradient_checkpointi
 
 
 def build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks):
-    """An SFTTrainer over prompt/completion datasets (loss on the completion only)."""
+    """An SFTTrainer over prompt/completion datasets (loss on the completion only).
+
+    Its checkpoints hold only the adapter tensors (see :mod:`sftlab.checkpoints`), so saving one
+    never touches a 4-bit base being trained, and ``train(resume_from_checkpoint=...)`` reloads
+    them into the LoRA layers.
+    """
     from trl import SFTTrainer
 
-    return SFTTrainer(
+    from sftlab.checkpoints import adapter_checkpoint_trainer
+
+    return adapter_checkpoint_trainer(SFTTrainer)(
         model=model,
         args=sft_config,
         train_dataset=train_ds,
