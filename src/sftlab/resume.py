@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sftlab.checkpoints import checkpoint_root, checkpoint_step, last_checkpoint
 from sftlab.errors import ConfigError
+from sftlab.tracking import newest_run_with_hash
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +61,6 @@ def _in_multirun() -> bool:
     from sftlab.cli import in_multirun
 
     return in_multirun()
-
-
-def _newest_run(tracking_uri: str, experiment_name: str, chash: str):
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=tracking_uri)
-    exp = client.get_experiment_by_name(experiment_name)
-    if exp is None:
-        return None
-    runs = client.search_runs(
-        [exp.experiment_id],
-        filter_string=f"tags.config_hash = '{chash}' and tags.`sftlab.stage` = 'train'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0] if runs else None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -122,7 +107,7 @@ def find_resume_point(cfg, resolved: dict) -> ResumePoint | None:
 
     chash = config_hash(resolved)
     experiment = cfg.logger.experiment_name
-    run = _newest_run(cfg.logger.tracking_uri, experiment, chash)
+    run = newest_run_with_hash(cfg.logger.tracking_uri, experiment, chash, "tags.`sftlab.stage` = 'train'")
     if run is None:
         return _nothing_to_resume(
             f"resume=true: experiment '{experiment}' has no run with config hash {chash} "

@@ -101,17 +101,9 @@ def child_tags() -> dict[str, str]:
 
 def find_finished_run(tracking_uri: str, experiment_name: str, chash: str):
     """The newest FINISHED, not deleted run of the experiment with config hash ``chash``, or None."""
-    client = _client(tracking_uri)
-    exp = client.get_experiment_by_name(experiment_name)
-    if exp is None:
-        return None
-    runs = client.search_runs(
-        [exp.experiment_id],
-        filter_string=f"tags.config_hash = '{chash}' and attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0] if runs else None
+    from sftlab.tracking import newest_run_with_hash
+
+    return newest_run_with_hash(tracking_uri, experiment_name, chash, "attributes.status = 'FINISHED'")
 
 
 def skip_if_done(cfg, resolved: dict):

@@ -40,6 +40,24 @@ def config_hash(resolved: dict) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def newest_run_with_hash(tracking_uri: str, experiment_name: str, chash: str, extra_filter: str = ""):
+    """The newest run of ``experiment_name`` tagged ``config_hash=chash`` (and ``extra_filter``), or None.
+
+    Shared by sweep skipping (a FINISHED run) and ``resume=true`` (an unfinished training run).
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    exp = client.get_experiment_by_name(experiment_name)
+    if exp is None:
+        return None
+    query = f"tags.config_hash = '{chash}'" + (f" and {extra_filter}" if extra_filter else "")
+    runs = client.search_runs(
+        [exp.experiment_id], filter_string=query, order_by=["attributes.start_time DESC"], max_results=1
+    )
+    return runs[0] if runs else None
+
+
 def git_commit(cwd: str | None = None) -> str:
     """The current git commit (with ``-dirty`` if the tree has changes), or ``unknown``."""
     try:
