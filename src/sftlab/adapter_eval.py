@@ -131,7 +131,7 @@ def run(cfg: DictConfig):
     from sftlab.model_loading import load_model, load_tokenizer, resolve_source
     from sftlab.precision import resolve_precision
     from sftlab.quantization import build_bnb_config
-    from sftlab.tracking import flatten, git_commit, make_tracker
+    from sftlab.tracking import closes_run, flatten, git_commit, make_tracker
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     output_dir = Path(cfg.paths.output_dir).resolve()
@@ -157,7 +157,7 @@ def run(cfg: DictConfig):
     if adapter_dir:
         tags["sftlab.adapter_path"] = adapter_dir
     tracker.start(cfg.logger.run_name or f"eval-{subject}", flatten(resolved), tags)
-    try:
+    with closes_run(tracker):
         precision = resolve_precision(cfg.model.dtype, cfg.quantization.bnb_4bit_compute_dtype, cfg.bf16)
         bnb = build_bnb_config(cfg.quantization, precision.compute_dtype)
         source = resolve_source(cfg.model)
@@ -174,11 +174,4 @@ def run(cfg: DictConfig):
             has_adapter=adapter_dir is not None,
             precision={"model_dtype": precision.model_dtype, "compute_dtype": precision.compute_dtype},
         )
-    except KeyboardInterrupt:
-        tracker.end("KILLED", "interrupted by the user (Ctrl-C)")
-        raise
-    except BaseException as e:
-        tracker.end("FAILED", f"{type(e).__name__}: {e}")
-        raise
-    tracker.end("FINISHED")
     return summary, tracker.run_id

@@ -42,7 +42,7 @@ def run_job(cfg: DictConfig) -> str:
     """Open the run, load, generate, grade, record; returns the markdown score report."""
     from sftlab.judging import preflight, run_judging
     from sftlab.pipeline import run_name
-    from sftlab.tracking import config_hash, flatten, git_commit, make_tracker
+    from sftlab.tracking import closes_run, config_hash, flatten, git_commit, make_tracker
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -59,16 +59,9 @@ def run_job(cfg: DictConfig) -> str:
         "sftlab.stage": "judge",
     }
     tracker.start(run_name(cfg), flatten(resolved), tags)
-    try:
+    with closes_run(tracker):
         tracker.log_artifact(output_dir / "config.yaml")
         text = _judge(cfg, tracker, output_dir, preflight, run_judging)
-    except KeyboardInterrupt:
-        tracker.end("KILLED", "interrupted by the user (Ctrl-C)")
-        raise
-    except BaseException as e:
-        tracker.end("FAILED", f"{type(e).__name__}: {e}")
-        raise
-    tracker.end("FINISHED")
     return text
 
 

@@ -23,7 +23,7 @@ from sftlab.distributed import tags as distributed_tags
 from sftlab.resume import find_resume_point, resumed_tags, run_tags
 from sftlab.stages import run_stages
 from sftlab.sweep import child_tags, skip_if_done
-from sftlab.tracking import config_hash, flatten, git_commit, make_tracker
+from sftlab.tracking import closes_run, config_hash, flatten, git_commit, make_tracker
 
 log = logging.getLogger(__name__)
 
@@ -216,19 +216,12 @@ def run(cfg: DictConfig) -> RunResult:
         output_dir = point.output_dir
         cfg.paths.output_dir = str(output_dir)
         tracker.reopen(point.run_id, {**child_tags(), **distributed_tags(), **resumed_tags(point)})
-    try:
+    with closes_run(tracker):
         if point is None:
             tracker.log_artifact(output_dir / "config.yaml")
         result = _train(cfg, tracker, output_dir, resume_from=point.checkpoint if point else None)
         if is_main_process():
             run_stages(cfg, tracker, result)
-    except KeyboardInterrupt:
-        tracker.end("KILLED", "interrupted by the user (Ctrl-C)")
-        raise
-    except BaseException as e:
-        tracker.end("FAILED", f"{type(e).__name__}: {e}")
-        raise
-    tracker.end("FINISHED")
     return result
 
 

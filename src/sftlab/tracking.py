@@ -12,6 +12,7 @@ import logging
 import subprocess
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from sftlab.errors import TrackingError
@@ -217,6 +218,23 @@ class MlflowTracker:
                 mlflow.set_tag("error", error[:5000])
         finally:
             mlflow.end_run(status=status)
+
+
+@contextmanager
+def closes_run(tracker):
+    """Close ``tracker``'s run when the block ends: FINISHED, FAILED with the error, or KILLED on Ctrl-C.
+
+    Every entry point (train, judge, eval) wraps its work in this, so no run is left RUNNING.
+    """
+    try:
+        yield tracker
+    except KeyboardInterrupt:
+        tracker.end("KILLED", "interrupted by the user (Ctrl-C)")
+        raise
+    except BaseException as e:
+        tracker.end("FAILED", f"{type(e).__name__}: {e}")
+        raise
+    tracker.end("FINISHED")
 
 
 def make_tracker(logger_cfg):
