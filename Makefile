@@ -35,19 +35,19 @@ sweep:
 # Tables + plots of the latest sweep of an experiment: make report EXPERIMENT=study_tiny
 EXPERIMENT ?= sftlab
 report:
-	$(PYTHON) report.py --experiment $(EXPERIMENT) --sweep latest
+	$(PYTHON) -m sftlab report logger.experiment_name=$(EXPERIMENT) sweep=latest
 
 # Evaluation throughput (questions/s) of the eval stage vs the lm_eval command line, and the batching speed-up
 bench-eval:
 	$(PYTHON) benchmarks/eval_throughput.py $(ARGS)
 
-# train.py vs plain TRL (framework overhead) and packing on vs off; ARGS="--cuda" on a GPU
+# sftlab vs plain TRL (framework overhead) and packing on vs off; ARGS="bench.cuda=true" on a GPU
 bench:
-	$(PYTHON) benchmark.py $(ARGS)
+	$(PYTHON) -m sftlab bench $(ARGS)
 
 # Peak-memory breakdown without loading weights; e.g. ARGS="model=llama2_7b_chat,mistral_7b,falcon_7b preflight.device=cuda preflight.device_memory_gb=16"
 estimate:
-	$(PYTHON) estimate_memory.py $(ARGS)
+	$(PYTHON) -m sftlab estimate $(ARGS)
 
 ui:
 	$(PYTHON) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
@@ -55,6 +55,7 @@ ui:
 lint:
 	$(PYTHON) -m ruff check src tests benchmarks *.py
 	$(PYTHON) -m ruff format --check src tests benchmarks *.py
+	lint-imports
 
 format:
 	$(PYTHON) -m ruff check --fix src tests benchmarks *.py

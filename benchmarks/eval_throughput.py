@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 def _compose(model: str, cache_dir: str | None):
     from hydra import compose, initialize_config_dir
 
-    from sftlab.schema import register_configs
+    from sftlab.config.schema import register_configs
 
     register_configs()
     overrides = [f"model={model}", "quantization=none", "logger=none", "paths.output_dir=/tmp/unused"]
@@ -92,9 +92,9 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from sftlab.lm_eval_runner import make_lm, run_task
-    from sftlab.lm_eval_tasks import prepare_task, task_manager
-    from sftlab.model_loading import load_model, load_tokenizer, resolve_source
+    from sftlab.evaluation.lm_eval_runner import make_lm, run_task
+    from sftlab.evaluation.lm_eval_tasks import prepare_task, task_manager
+    from sftlab.model.loading import load_model, load_tokenizer, resolve_source
 
     cfg = _compose(args.model, args.cache_dir)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]

@@ -1,7 +1,7 @@
 """python benchmarks/plain_trl_sft.py --model DIR --data FILE.jsonl [--steps N ...]
 
-The reference for benchmark.py: QLoRA SFT with nothing but transformers + peft + TRL +
-bitsandbytes, the settings passed on the command line (benchmark.py passes train.py's). It
+The reference for `sftlab bench`: QLoRA SFT with nothing but transformers + peft + TRL +
+bitsandbytes, the settings passed on the command line (sftlab bench passes those of its training config). It
 deliberately imports nothing from sftlab. Prints one line ``BENCH {json}`` with the real
 (non-padding) tokens trained, the wall and CPU seconds of ``trainer.train()``, the rate and, on CUDA,
 the peak allocated/reserved memory.

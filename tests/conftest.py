@@ -61,7 +61,7 @@ def compose(cache_dir, tmp_path):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from sftlab.schema import register_configs
+    from sftlab.config.registry import register_configs
 
     register_configs()
 

@@ -1,9 +1,10 @@
 """sftlab: reproducible, tracked QLoRA fine-tuning experiments.
 
-The package is split by concern: ``schema`` (typed config), ``validation`` (cross-field
-checks), ``tiny_models`` / ``model_loading`` / ``quantization`` / ``adapters`` (building the
-model), ``data_loading`` / ``prompt_formats`` (the data), ``training`` (TRL), ``tracking``
-(MLflow) and ``pipeline`` (the run that ties them together).
+The package follows a run, top to bottom: ``cli`` (the ``sftlab`` command) -> ``pipeline`` (one
+training job) -> ``stages`` / ``sweep`` / ``validation`` -> ``report``, ``evaluation``,
+``judge``, ``train``, ``memory`` -> ``data`` -> ``generate`` -> ``model`` -> ``track`` ->
+``config``. Imports run one way (pyproject.toml's import-linter contracts); importing this
+package imports nothing heavy.
 """
 
 __version__ = "0.1.0"

@@ -1,31 +1,177 @@
-"""Process-level behaviour of the entry points: one-line errors and exit codes."""
+"""The ``sftlab`` command: a table of subcommands, each mapped to one function.
+
+``sftlab train ...`` (and ``python train.py ...``) runs a Hydra app: a run folder, ``-m``
+sweeps, launchers and sweepers. Commands that only read or print (report, estimate, ...)
+compose the same configs with the same override syntax but write no run folder. Every
+command's help comes from its YAML in ``conf/`` (the header comment, the groups it composes
+and its own keys), so the examples live next to the defaults they use.
+
+This module imports neither torch nor Hydra at start-up: ``sftlab --help`` answers at once,
+and each command imports what it needs when it runs.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from dataclasses import dataclass
 
-from sftlab.errors import SftlabError
+from sftlab.config.errors import SftlabError
+from sftlab.config.paths import CONF_DIR
+from sftlab.config.runtime import in_multirun
 
 log = logging.getLogger("sftlab")
 
 
-def in_multirun() -> bool:
-    """True inside a Hydra ``-m`` job, where an error must not stop the other jobs."""
-    try:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.types import RunMode
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its words, a summary line, its YAML and the function that does the work.
 
-        return HydraConfig.get().mode == RunMode.MULTIRUN
-    except (ImportError, ValueError):
-        return False
+    ``kind`` is ``app`` (a Hydra app: run folder, ``-m``) or ``compose`` (the function gets the
+    override list and composes itself; nothing is written unless it says so). ``action`` names
+    the key that a bare first word fills, e.g. ``sftlab data review export ...``.
+    """
+
+    words: str
+    summary: str
+    config: str
+    target: str
+    kind: str = "app"
+    action: str | None = None
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("train", "train a QLoRA adapter, evaluate it, record the run in MLflow (-m: a sweep)",
+            "train", "sftlab.pipeline:main"),
+    Command("eval", "score a saved adapter (folder, runs:/<id> or run id) or a base model on an lm-eval task",
+            "eval_run", "sftlab.evaluation.adapter_eval:main"),
+    Command("judge", "answer the prompt suites with a model or adapter and grade the answers",
+            "judge_run", "sftlab.judge.job:main"),
+    Command("data build", "build question/answer pairs from documents with a generator LLM",
+            "data_build", "sftlab.data.builder.build:main"),
+    Command("data review", "export pairs to a CSV for people (export), read the decisions back (import)",
+            "data_review", "sftlab.data.builder.review:main", kind="compose", action="action"),
+    Command("data check-leaks", "find evaluation questions inside a training file",
+            "data_check_leaks", "sftlab.data.leak_check:main", kind="compose"),
+    Command("scores import", "bring people's filled-in judge scores back into their MLflow run",
+            "scores_import", "sftlab.judge.human_import:main", kind="compose"),
+    Command("report", "tables and figures of an experiment or a sweep, from MLflow",
+            "report", "sftlab.report.command:main", kind="compose"),
+    Command("estimate", "peak-memory estimate of one or more configs, without loading a weight",
+            "estimate", "sftlab.memory.estimate_cli:main", kind="compose"),
+    Command("bench", "training throughput and peak memory: sftlab vs plain TRL, packing on vs off",
+            "bench", "sftlab.memory.benchmark:main", kind="compose"),
+)  # fmt: skip
+
+_BY_WORDS = {c.words: c for c in COMMANDS}
 
 
 def report_user_error(err: SftlabError) -> None:
     """Print ``error: <message>`` on one line; exit 2 in a single run, re-raise in a sweep."""
     message = f"error: {err}"
-    log.error(message)
-    if in_multirun():
+    if in_multirun():  # the sweep records the job as FAILED and the other jobs carry on
+        log.error(message)
         raise err
     print(message, file=sys.stderr, flush=True)
     sys.exit(2)
+
+
+def _function(target: str):
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _run_target(target: str, cfg):
+    """Call a command's function inside its Hydra job; user errors become one line and exit 2."""
+    try:
+        return _function(target)(cfg)
+    except SftlabError as err:
+        report_user_error(err)
+        raise
+
+
+# One module-level task function per Hydra app: launchers (joblib, submitit) pickle it by name.
+def _train_task(cfg):
+    return _run_target(_BY_WORDS["train"].target, cfg)
+
+
+def _eval_task(cfg):
+    return _run_target(_BY_WORDS["eval"].target, cfg)
+
+
+def _judge_task(cfg):
+    return _run_target(_BY_WORDS["judge"].target, cfg)
+
+
+def _data_build_task(cfg):
+    return _run_target(_BY_WORDS["data build"].target, cfg)
+
+
+_TASKS = {"train": _train_task, "eval": _eval_task, "judge": _judge_task, "data build": _data_build_task}
+
+
+def _run_app(cmd: Command, args: list[str]) -> int:
+    import hydra
+
+    from sftlab.config.registry import register_configs
+
+    register_configs()
+    # Hydra reads the overrides from sys.argv; argv[0] names the command in its own messages.
+    sys.argv = [f"sftlab {cmd.words}", *args]
+    hydra.main(config_path=str(CONF_DIR), config_name=cmd.config, version_base="1.3")(_TASKS[cmd.words])()
+    return 0
+
+
+def _run_compose(cmd: Command, args: list[str]) -> int:
+    if cmd.action and args and "=" not in args[0] and not args[0].startswith("-"):
+        args = [f"{cmd.action}={args[0]}", *args[1:]]
+    try:
+        return int(_function(cmd.target)(args) or 0)
+    except SftlabError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        return 2
+
+
+def _match(argv: list[str]) -> tuple[Command | None, list[str]]:
+    for n in (2, 1):
+        if len(argv) >= n and " ".join(argv[:n]) in _BY_WORDS:
+            return _BY_WORDS[" ".join(argv[:n])], argv[n:]
+    return None, argv
+
+
+def overview(prefix: str = "") -> str:
+    """``sftlab --help``: one line per subcommand (those under ``prefix`` when given)."""
+    rows = [c for c in COMMANDS if c.words.startswith(prefix)]
+    width = max(len(c.words) for c in rows)
+    lines = [
+        "sftlab: reproducible, tracked QLoRA fine-tuning experiments (Hydra configs, TRL, lm-eval, MLflow).",
+        "",
+        "usage: sftlab <command> [key=value ...] [group=option ...]     (sftlab <command> --help for more)",
+        "",
+        "commands:",
+        *(f"  {c.words:<{width}}  {c.summary}" for c in rows),
+        "",
+        "Every command takes Hydra overrides: model=tiny_falcon lora.r=16 logger.tracking_uri=http://host:5000",
+        f"Configs: {CONF_DIR}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sftlab`` console script and ``python -m sftlab``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cmd, rest = _match(argv)
+    if cmd is None:
+        group = argv[0] if argv and any(c.words.startswith(argv[0] + " ") for c in COMMANDS) else ""
+        if argv and argv[0] not in ("-h", "--help", "help") and not group:
+            print(f"error: unknown command '{argv[0]}'; see `sftlab --help`", file=sys.stderr)
+            return 2
+        print(overview(f"{group} " if group else ""))
+        return 0
+    if any(a in ("-h", "--help") for a in rest):
+        from sftlab.config.help import command_help
+
+        print(command_help(cmd.words, cmd.summary, cmd.config, sweeps=cmd.kind == "app"))
+        return 0
+    return _run_app(cmd, rest) if cmd.kind == "app" else _run_compose(cmd, rest)

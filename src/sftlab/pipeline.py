@@ -12,48 +12,20 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from sftlab.distributed import is_main_process
-from sftlab.distributed import tags as distributed_tags
-from sftlab.resume import find_resume_point, resumed_tags, run_tags
+from sftlab.config.runtime import is_main_process
 from sftlab.stages import run_stages
-from sftlab.sweep import child_tags, skip_if_done
-from sftlab.tracking import closes_run, config_hash, flatten, git_commit, make_tracker
+from sftlab.sweep.jobs import child_tags, skip_if_done
+from sftlab.track.naming import run_name
+from sftlab.track.tracker import closes_run, config_hash, flatten, git_commit, make_tracker
+from sftlab.train.distributed import tags as distributed_tags
+from sftlab.train.result import RunResult
+from sftlab.train.resume import find_resume_point, resumed_tags, run_tags
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunResult:
-    """What a finished job produced."""
-
-    final_loss: float
-    run_id: str | None
-    adapter_dir: str
-    output_dir: str
-    metrics: dict
-    # The trained PeftModel and its tokenizer, for stages that run in the same process
-    # (evaluation, generation) so the model is not loaded a second time.
-    model: Any = field(default=None, repr=False)
-    tokenizer: Any = field(default=None, repr=False)
-
-
-def run_name(cfg: DictConfig) -> str:
-    """``logger.run_name``, else the job's command-line overrides, else ``<model>-defaults``."""
-    if cfg.logger.run_name:
-        return cfg.logger.run_name
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        overrides = HydraConfig.get().job.override_dirname
-    except (ImportError, ValueError):
-        overrides = ""
-    return overrides or f"{cfg.model.name}-defaults"
 
 
 def _tags(cfg: DictConfig, resolved: dict) -> dict[str, str]:
@@ -103,8 +75,8 @@ def _save_adapter(model, tokenizer, cfg: DictConfig, output_dir: Path) -> Path:
 
 def _preflight(cfg: DictConfig, tracker, train_ds, tokenizer):
     """Token lengths of the data, then the memory preflight; returns the packing block (or None)."""
-    from sftlab.lengths import pack_length, summarize, token_lengths
-    from sftlab.preflight import check
+    from sftlab.data.lengths import pack_length, summarize, token_lengths
+    from sftlab.memory.preflight import check
 
     lengths = summarize(token_lengths(train_ds, tokenizer))
     tracker.log_metrics(lengths.as_metrics())
@@ -134,13 +106,13 @@ def _throughput(trainer, seconds: float) -> dict:
 
 def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None = None) -> RunResult:
     """The work of a job, inside an open tracked run (``resume_from``: checkpoint to continue)."""
-    from sftlab.adapters import build_lora_config
-    from sftlab.data_loading import build_datasets
-    from sftlab.model_loading import load_model, load_tokenizer, resolve_source
-    from sftlab.plots import loss_curve
-    from sftlab.precision import resolve_precision
-    from sftlab.quantization import build_bnb_config
-    from sftlab.training import build_sft_config, build_trainer, metrics_callback, prepare_peft_model
+    from sftlab.data.loading import build_datasets
+    from sftlab.model.adapters import build_lora_config
+    from sftlab.model.loading import load_model, load_tokenizer, resolve_source
+    from sftlab.model.precision import resolve_precision
+    from sftlab.model.quantization import build_bnb_config
+    from sftlab.track.plots import loss_curve
+    from sftlab.train.trainer import build_sft_config, build_trainer, metrics_callback, prepare_peft_model
     from sftlab.validation import validate
 
     validate(cfg)
@@ -235,3 +207,10 @@ def summary(result: RunResult, cfg: DictConfig) -> str:
         lines.append(f"MLflow run: {result.run_id} (experiment '{cfg.logger.experiment_name}')")
         lines.append(f"open the UI: mlflow ui --backend-store-uri {uri} --host 127.0.0.1   (or: make ui)")
     return "\n".join(lines)
+
+
+def main(cfg: DictConfig) -> float:
+    """``sftlab train``: run the job, print its summary, return the objective sweepers minimise."""
+    result = run(cfg)
+    print(summary(result, cfg), flush=True)
+    return result.final_loss

@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 def _stages() -> list[Callable]:
     """The post-training stages, imported lazily so ``train.py`` starts fast."""
-    from sftlab.eval_stage import eval_stage  # Belebele via lm-eval (off with eval=none)
-    from sftlab.judging import judge_stage  # generation + rubric judging (off unless judge != none)
+    from sftlab.evaluation.stage import eval_stage  # Belebele via lm-eval (off with eval=none)
+    from sftlab.judge.stage import judge_stage  # generation + rubric judging (off unless judge != none)
 
     # Evaluation before judging, as in DESIGN.md's run flow.
     return [eval_stage, judge_stage]

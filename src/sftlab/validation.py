@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from sftlab.errors import ConfigError
+from sftlab.config.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def _check_positive(key: str, value) -> None:
 
 def check_values(cfg) -> None:
     """Value and combination checks that need no model: ranges, choices, exclusive flags."""
-    from sftlab.prompt_formats import check_format
+    from sftlab.generate.prompt_formats import check_format
 
     check_format(cfg.model.prompt_format)
     _check_choice("model.dtype", cfg.model.dtype, DTYPE_NAMES)
@@ -69,8 +69,8 @@ def check_lora_targets(cfg) -> list[str]:
 
     Returns the available module names.
     """
-    from sftlab.adapters import check_targets, linear_module_names
-    from sftlab.model_loading import architecture_config, meta_model
+    from sftlab.model.adapters import check_targets, linear_module_names
+    from sftlab.model.loading import architecture_config, meta_model
 
     config = architecture_config(cfg.model)
     available = linear_module_names(meta_model(config))
@@ -84,11 +84,11 @@ def validate(cfg) -> None:
     """All config checks that run before data or weights are loaded."""
     check_values(cfg)
     if cfg.judge.kind != "none" and cfg.judge.stage_enabled:
-        from sftlab.judging import preflight
+        from sftlab.judge.stage import preflight
 
         preflight(cfg)  # a judging stage must not fail on its settings after the training
     check_lora_targets(cfg)
     if "eval" in cfg and cfg.eval.enabled:  # a bad task name or data file fails before training
-        from sftlab.lm_eval_tasks import check_task
+        from sftlab.evaluation.lm_eval_tasks import check_task
 
         check_task(cfg.eval)

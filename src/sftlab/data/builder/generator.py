@@ -1,0 +1,42 @@
+"""The builder's generator LLM: ``generator.*`` settings -> a chat client of :mod:`sftlab.generate.llm_client`.
+
+The backends (and their timeouts, retries, key handling) are the ones the rubric judge uses;
+what the builder adds is its config keys and what a failed request means for a build.
+"""
+
+from __future__ import annotations
+
+from sftlab.config.errors import ConfigError
+from sftlab.generate.llm_client import ChatRequestError, HFLocalClient, OpenAICompatibleClient
+
+BACKENDS = ("openai_compatible", "hf_local")
+
+
+def make_client(gen_cfg):
+    """The client for ``generator.backend`` (``openai_compatible`` or ``hf_local``)."""
+    if gen_cfg.backend == "openai_compatible":
+        return OpenAICompatibleClient.from_config("generator", gen_cfg, max_retries=gen_cfg.request_retries)
+    if gen_cfg.backend == "hf_local":
+        return HFLocalClient(
+            "generator",
+            model=gen_cfg.model,
+            temperature=gen_cfg.temperature,
+            max_tokens=gen_cfg.max_tokens,
+            device=gen_cfg.device,
+        )
+    raise ConfigError(f"generator.backend: '{gen_cfg.backend}' is not one of {', '.join(BACKENDS)}")
+
+
+def ask(client, messages: list[dict]) -> str:
+    """The generator's reply; a request that still fails after the client's retries ends the build.
+
+    Chunks finished before it are on disk, so the error says that rerunning resumes.
+    """
+    try:
+        return client.complete(messages)
+    except ChatRequestError as e:
+        if e.kind in ("auth", "status"):  # the server answered: fix the key or request first
+            raise
+        raise ChatRequestError(
+            f"{e}; finished chunks are kept, rerun to resume", e.kind, e.detail, e.status_code
+        ) from None

@@ -1,0 +1,29 @@
+"""The datasets a run trains on: records prepared by ``data.mixing``, in the model's prompt format.
+
+This is the top of the data package: it ties reading (``records``), mixing, filtering and the
+leak check (``mixing``) to the model's prompt format (``generate.prompt_formats``).
+"""
+
+from __future__ import annotations
+
+
+def build_datasets(dataset_cfg, model_cfg, tracker=None):
+    """Train/eval ``datasets.Dataset`` objects of prompt/completion pairs for this model.
+
+    The records go through :func:`sftlab.data.mixing.prepare_records` (mix, dedup, token-length
+    filter, split, leak check); its statistics and the content hash of the training split are
+    logged to ``tracker`` when one is given.
+    """
+    import datasets
+
+    from sftlab.data.mixing import prepare_records
+    from sftlab.generate.prompt_formats import to_prompt_completion
+
+    prepared = prepare_records(dataset_cfg, model_cfg, tracker)
+
+    def fmt(recs):
+        return [to_prompt_completion(r, model_cfg.prompt_format, model_cfg.system_prompt) for r in recs]
+
+    train_ds = datasets.Dataset.from_list(fmt(prepared.train))
+    eval_ds = datasets.Dataset.from_list(fmt(prepared.held_out)) if prepared.held_out else None
+    return train_ds, eval_ds

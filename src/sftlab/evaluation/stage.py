@@ -1,0 +1,139 @@
+"""The evaluation stage: the ``eval`` task (Belebele by default) with and without the adapter.
+
+After training, the in-memory PeftModel is scored as is (``<prefix>/acc``, ``acc_norm`` and
+their ``_stderr``) and with its adapter disabled, which is exactly the quantized base
+(``<prefix>/base_*``), and the difference is logged (``<prefix>/delta_*``). The base score is
+reused from MLflow when an earlier run already computed it (see :mod:`sftlab.evaluation.base_scores`).
+Per-question samples go to MLflow tables, lm-eval's results JSON and the generated task YAML
+to artifacts under ``eval/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalSummary:
+    """The scores one evaluation produced, for printing and for tests."""
+
+    task: str
+    adapter: dict[str, float] | None = None
+    base: dict[str, float] | None = None
+    base_source: str | None = None  # run id the base score came from (this run if computed here)
+    base_reused: bool = False
+    delta: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One human line: adapter vs base accuracy and the delta."""
+        parts = [f"{self.task}:"]
+        if self.adapter is not None:
+            parts.append(f"acc {self.adapter.get('acc', float('nan')):.3f} with the adapter")
+        if self.base is not None:
+            origin = f", reused from run {self.base_source}" if self.base_reused else ""
+            parts.append(f"base acc {self.base.get('acc', float('nan')):.3f}{origin}")
+        if "acc" in self.delta:
+            parts.append(f"delta {self.delta['acc']:+.3f}")
+        return "  ".join(parts)
+
+
+def _log_table(tracker, rows: list[dict], artifact_file: str) -> None:
+    if not rows or not getattr(tracker, "run_id", None):
+        return
+    import mlflow
+    import pandas as pd
+
+    mlflow.log_table(data=pd.DataFrame(rows), artifact_file=artifact_file, run_id=tracker.run_id)
+
+
+def _log_outcome(tracker, prefix: str, kind: str, outcome) -> dict[str, float]:
+    """Log one evaluation's metrics (``kind`` '' or 'base_'), samples table and results JSON."""
+    tracker.log_metrics({f"{prefix}/{kind}{k}": v for k, v in outcome.metrics.items()})
+    tracker.log_metrics(
+        {
+            f"{prefix}/eval_{kind}questions_per_s": outcome.questions_per_s,
+            f"{prefix}/eval_{kind}seconds": outcome.seconds,
+        }
+    )
+    name = f"{prefix}_{kind}" if kind else f"{prefix}_"
+    _log_table(tracker, outcome.samples, f"eval/{name}samples.json")
+    tracker.log_text(json.dumps(outcome.results, indent=2, ensure_ascii=False), f"eval/{name}results.json")
+    return outcome.metrics
+
+
+def _precision(cfg) -> dict:
+    from sftlab.model.precision import resolve_precision
+
+    p = resolve_precision(cfg.model.dtype, cfg.quantization.bnb_4bit_compute_dtype, cfg.training.bf16)
+    return {"model_dtype": p.model_dtype, "compute_dtype": p.compute_dtype}
+
+
+def evaluate_and_log(
+    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None
+) -> EvalSummary:
+    """Score ``model`` (with its adapter, if any) and its base on ``cfg.eval``; log to ``tracker``."""
+    from sftlab.evaluation.base_scores import KEY_TAG, REUSED_TAG, SOURCE_TAG, base_key, find_cached
+    from sftlab.evaluation.lm_eval_runner import make_lm, run_task
+    from sftlab.evaluation.lm_eval_tasks import prepare_task, task_manager
+
+    ev = cfg.eval
+    prefix = ev.metric_prefix or ev.task
+    spec = prepare_task(ev, work_dir)
+    if spec.yaml_path:
+        tracker.log_artifact(spec.yaml_path, artifact_path="eval")
+    tracker.set_tags({"eval.task": spec.task, "eval.data": spec.data_id[:16]})
+    tm = task_manager(spec)
+    lm = make_lm(model, tokenizer, ev.batch_size)
+    summary = EvalSummary(task=spec.task)
+
+    if has_adapter:
+        log.info("Evaluating %s with the adapter", spec.task)
+        summary.adapter = _log_outcome(tracker, prefix, "", run_task(lm, spec, ev, tm, ev.log_samples))
+
+    if ev.evaluate_base or not has_adapter:
+        key = base_key(cfg.model, cfg.quantization, precision or _precision(cfg), spec, ev)
+        uri = cfg.logger.tracking_uri if cfg.logger.backend == "mlflow" else None
+        cached = (
+            find_cached(uri, key, prefix, exclude_run=tracker.run_id)
+            if (uri and ev.reuse_base_score)
+            else None
+        )
+        if cached:
+            run_id, metrics = cached
+            log.info("Base score of %s reused from MLflow run %s", spec.task, run_id)
+            tracker.log_metrics({f"{prefix}/base_{k}": v for k, v in metrics.items()})
+            summary.base, summary.base_source, summary.base_reused = metrics, run_id, True
+        else:
+            log.info("Evaluating %s on the base model (adapter disabled)", spec.task)
+            no_adapter = model.disable_adapter() if has_adapter else contextlib.nullcontext()
+            with no_adapter:
+                outcome = run_task(lm, spec, ev, tm, ev.log_samples)
+            summary.base = _log_outcome(tracker, prefix, "base_", outcome)
+            summary.base_source = tracker.run_id
+        tags = {KEY_TAG: key, REUSED_TAG: str(summary.base_reused).lower()}
+        if summary.base_source:
+            tags[SOURCE_TAG] = summary.base_source
+        tracker.set_tags(tags)
+
+    if summary.adapter is not None and summary.base is not None:
+        summary.delta = {
+            k: summary.adapter[k] - summary.base[k]
+            for k in summary.adapter
+            if k in summary.base and not k.endswith("stderr")
+        }
+        tracker.log_metrics({f"{prefix}/delta_{k}": v for k, v in summary.delta.items()})
+    print(summary.line(), flush=True)
+    return summary
+
+
+def eval_stage(cfg, tracker, result) -> None:
+    """Post-training stage: evaluate the trained adapter and its base (``eval=none`` skips it)."""
+    if not cfg.eval.enabled:
+        return
+    evaluate_and_log(cfg, tracker, result.model, result.tokenizer, Path(result.output_dir), has_adapter=True)

@@ -1,0 +1,116 @@
+"""Load tokenizer and base model: one path for a hub id, a local folder, or a tiny model.
+
+Also provides the architecture's config without weights (for validation), from the hub or
+local folder when reachable, else from the config the project ships for the 7B entries.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sftlab.config.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def architecture_config(model_cfg):
+    """The transformers config of ``model_cfg`` without loading (or downloading) weights."""
+    from transformers import AutoConfig
+
+    from sftlab.model.tiny import shipped_config_dict, tiny_config
+
+    if model_cfg.build is not None:
+        return tiny_config(model_cfg.build)
+    if Path(model_cfg.name_or_path).is_dir():
+        return AutoConfig.from_pretrained(model_cfg.name_or_path)
+    try:
+        return AutoConfig.from_pretrained(
+            model_cfg.name_or_path, revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code
+        )
+    except Exception as e:  # offline, gated or a typo: fall back to the shipped config if any
+        if not model_cfg.architecture_config:
+            raise ConfigError(
+                f"model.name_or_path: cannot read the config of '{model_cfg.name_or_path}' ({type(e).__name__}); "
+                "check the id / your HF token, or point it at a local folder"
+            ) from None
+        log.info("Using shipped config %s for checks (hub not reachable)", model_cfg.architecture_config)
+        values = shipped_config_dict(model_cfg.architecture_config)
+        values.pop("architectures", None)
+        return AutoConfig.for_model(values.pop("model_type"), **values)
+
+
+def meta_model(config):
+    """Instantiate ``config`` on the meta device: module structure without memory."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(config)
+
+
+def resolve_source(model_cfg) -> str:
+    """The folder or hub id to load from; builds the tiny model first when configured."""
+    if model_cfg.build is not None:
+        from sftlab.model.tiny import ensure_tiny_model
+
+        return ensure_tiny_model(model_cfg)
+    return model_cfg.name_or_path
+
+
+def load_tokenizer(model_cfg, source: str):
+    """Tokenizer with the pad token and padding side the model config asks for."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(
+        source, revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code
+    )
+    if model_cfg.pad_token:
+        if model_cfg.pad_token not in tok.get_vocab():
+            raise ConfigError(
+                f"model.pad_token: '{model_cfg.pad_token}' is not in the tokenizer's vocabulary"
+            )
+        tok.pad_token = model_cfg.pad_token
+    elif tok.pad_token is None:
+        # Reusing EOS as pad is safe here: labels of padding are masked, and TRL appends the
+        # real EOS to each completion before padding.
+        tok.pad_token = tok.eos_token
+    tok.padding_side = model_cfg.padding_side
+    return tok
+
+
+def load_model(model_cfg, source: str, bnb_config, dtype_name: str):
+    """The base causal LM, quantized by ``bnb_config`` when given."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from sftlab.model.precision import torch_dtype
+
+    kwargs = dict(
+        revision=model_cfg.revision,
+        trust_remote_code=model_cfg.trust_remote_code,
+        dtype=torch_dtype(dtype_name),
+    )
+    if bnb_config is not None:
+        kwargs["quantization_config"] = bnb_config
+        if torch.cuda.is_available():
+            kwargs["device_map"] = {"": torch.cuda.current_device()}
+    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    model.config.use_cache = False  # the KV cache is useless in training and breaks checkpointing
+    return model
+
+
+def load_adapter(base_model, adapter_dir: str, trainable: bool = False):
+    """Attach a saved LoRA adapter to ``base_model`` exactly as it was trained.
+
+    TRL keeps QLoRA adapters in bf16; peft would upcast them to fp32 on load, which changes the
+    logits slightly. Keeping the saved dtype reproduces the trained model's outputs.
+    """
+    from peft import PeftModel
+
+    quantized = getattr(base_model, "is_loaded_in_4bit", False) or getattr(
+        base_model, "is_loaded_in_8bit", False
+    )
+    return PeftModel.from_pretrained(
+        base_model, adapter_dir, is_trainable=trainable, autocast_adapter_dtype=not quantized
+    )

@@ -1,0 +1,146 @@
+"""Hydra multirun (``-m``) as MLflow runs: one parent run per sweep, one child run per job.
+
+The parent is created by :class:`MlflowSweepCallback` in the process that runs the sweep and
+its id is written to ``<sweep dir>/.sftlab/sweep.json``. Every job reads that file, wherever
+it runs (in-process for the basic launcher, worker processes for joblib, separate processes or
+SLURM nodes for submitit), and tags its run with ``mlflow.parentRunId``. Each job also leaves
+``.sftlab/jobs/<num>.json`` with its outcome, so the parent's counts never depend on one
+process: they are refreshed after every job, and the parent is closed by ``on_multirun_end``
+or, when Hydra skips that hook (the basic launcher after a failed job), at interpreter exit.
+
+Resume: a job whose resolved config hash (``tracking.config_hash``) already has a FINISHED
+run in the experiment is skipped, unless ``force=true``; FAILED runs are rerun.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+
+from sftlab.config.runtime import hydra_cfg
+from sftlab.sweep import jobs
+from sftlab.sweep.jobs import record_job
+from sftlab.sweep.parent import finalize
+from sftlab.track.sweep_info import STATE_DIR, SWEEP_FILE, read_sweep_info, sweep_dir_of, write_json_atomic
+from sftlab.track.tracker import mlflow_client
+
+log = logging.getLogger(__name__)
+
+
+class MlflowSweepCallback(Callback):
+    """Hydra callback (conf/train.yaml ``hydra.callbacks``): parent run + per-job outcomes."""
+
+    def __init__(self) -> None:
+        """No state until a multirun starts."""
+        self._sweep_dir: Path | None = None
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        """Open the parent run (not active in-process) and publish its id in the sweep folder."""
+        if config.logger.backend == "none":
+            return
+        from sftlab.config.errors import TrackingError
+        from sftlab.track.tracker import MlflowTracker, git_commit
+
+        hc = config.hydra
+        sweep_dir = Path(hc.sweep.dir)
+        if not sweep_dir.is_absolute():
+            sweep_dir = Path(hc.runtime.cwd) / sweep_dir
+        sweep_dir = sweep_dir.resolve()
+        uri, name = config.logger.tracking_uri, config.logger.experiment_name
+        try:
+            MlflowTracker(uri, name, config.logger.connect_timeout_s)  # fails fast if unreachable
+        except TrackingError as err:
+            import sys
+
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            sys.exit(2)
+        client = mlflow_client(uri)
+        exp = client.get_experiment_by_name(name)
+        overrides = list(hc.overrides.task)
+        launcher = str(hc.launcher.get("_target_", "")).rsplit(".", 1)[-1]
+        sweeper = str(hc.sweeper.get("_target_", "")).rsplit(".", 1)[-1]
+        run = client.create_run(
+            exp.experiment_id,
+            run_name=f"sweep {sweep_dir.parent.name}/{sweep_dir.name}",
+            tags={
+                "sftlab.stage": "sweep",
+                "sftlab.sweep_dir": str(sweep_dir),
+                "sweep.overrides": " ".join(overrides)[:5000],
+                "sweep.launcher": launcher,
+                "sweep.sweeper": sweeper,
+                "git_commit": git_commit(str(Path(__file__).resolve().parent)),
+            },
+        )
+        client.log_param(run.info.run_id, "sweep.overrides", " ".join(overrides)[:6000])
+        client.log_param(run.info.run_id, "sweep.dir", str(sweep_dir))
+        write_json_atomic(
+            sweep_dir / STATE_DIR / SWEEP_FILE,
+            {
+                "parent_run_id": run.info.run_id,
+                "tracking_uri": uri,
+                "experiment_name": name,
+                "experiment_id": exp.experiment_id,
+                "sweep_dir": str(sweep_dir),
+            },
+        )
+        self._sweep_dir = sweep_dir
+        print(f"sweep: parent MLflow run {run.info.run_id} (experiment '{name}', {sweep_dir})", flush=True)
+        # Hydra skips on_multirun_end when a job failed (basic launcher) or on Ctrl-C.
+        atexit.register(self._close_at_exit)
+
+    def on_job_end(self, config, job_return, **kwargs) -> None:
+        """Record this job's outcome (runs in the job's own process, for every launcher)."""
+        from hydra.core.utils import JobStatus
+        from hydra.types import RunMode
+
+        if config.logger.backend == "none" or config.hydra.mode != RunMode.MULTIRUN:
+            return
+        hc = hydra_cfg()
+        if hc is None:
+            return
+        note = dict(jobs.job_note)
+        jobs.job_note.clear()
+        if note.get("status") == "SKIPPED":
+            record_job(hc, "SKIPPED", run_id=note.get("run_id"))
+            return
+        run_id = None
+        info = read_sweep_info(sweep_dir_of(hc))
+        if info:
+            run_id = _this_jobs_run(info, str(hc.job.num))
+        if job_return.status == JobStatus.COMPLETED:
+            record_job(hc, "FINISHED", run_id=run_id)
+        else:
+            err = job_return._return_value
+            record_job(hc, "FAILED", error=f"{type(err).__name__}: {err}", run_id=run_id)
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        """All jobs returned: close the parent."""
+        if self._sweep_dir is not None:
+            finalize(self._sweep_dir, completed=True)
+            self._sweep_dir = None
+
+    def _close_at_exit(self) -> None:
+        if self._sweep_dir is None:
+            return
+        try:
+            finalize(self._sweep_dir, completed=False)
+        except Exception as e:
+            log.error("could not close the sweep's parent run: %s", e)
+        self._sweep_dir = None
+
+
+def _this_jobs_run(info: dict, job_num: str) -> str | None:
+    """The newest child run of this sweep written by job ``job_num``."""
+    client = mlflow_client(info["tracking_uri"])
+    runs = client.search_runs(
+        [info["experiment_id"]],
+        filter_string=(
+            f"tags.mlflow.parentRunId = '{info['parent_run_id']}' and tags.`sftlab.job_num` = '{job_num}'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None

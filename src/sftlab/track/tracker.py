@@ -1,0 +1,253 @@
+"""MLflow tracking: check the store, open one run per job, log, and always close the run.
+
+A run ends FINISHED, FAILED (with the error text as the ``error`` tag) or KILLED (Ctrl-C),
+never left RUNNING. ``logger=none`` swaps in :class:`NullTracker`, which logs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from sftlab.config.errors import TrackingError
+
+log = logging.getLogger(__name__)
+
+MAX_PARAM_LEN = 6000  # MLflow's limit for a param value
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, str]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": "1"}``; lists are kept as their JSON text."""
+    out: dict[str, str] = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            text = json.dumps(value) if isinstance(value, (list, tuple)) else str(value)
+            out[name] = text[:MAX_PARAM_LEN]
+    return out
+
+
+def config_hash(resolved: dict) -> str:
+    """Stable hash of what determines a run's result (not where it is logged or written)."""
+    relevant = {k: v for k, v in resolved.items() if k not in ("logger", "paths", "force", "resume")}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def mlflow_client(uri: str):
+    """An ``MlflowClient`` on the store ``uri`` (mlflow is imported only when a store is used)."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def newest_run_with_hash(tracking_uri: str, experiment_name: str, chash: str, extra_filter: str = ""):
+    """The newest run of ``experiment_name`` tagged ``config_hash=chash`` (and ``extra_filter``), or None.
+
+    Shared by sweep skipping (a FINISHED run) and ``resume=true`` (an unfinished training run).
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    exp = client.get_experiment_by_name(experiment_name)
+    if exp is None:
+        return None
+    query = f"tags.config_hash = '{chash}'" + (f" and {extra_filter}" if extra_filter else "")
+    runs = client.search_runs(
+        [exp.experiment_id], filter_string=query, order_by=["attributes.start_time DESC"], max_results=1
+    )
+    return runs[0] if runs else None
+
+
+def git_commit(cwd: str | None = None) -> str:
+    """The current git commit (with ``-dirty`` if the tree has changes), or ``unknown``."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+        if sha.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def check_tracking_uri(uri: str, timeout_s: float) -> None:
+    """Fail fast, before any model loads, if the tracking store cannot be reached or created."""
+    if uri.startswith(("http://", "https://")):
+        url = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310 - user's server
+                if resp.status != 200:
+                    raise TrackingError(f"logger.tracking_uri: {uri} answered HTTP {resp.status} on /health")
+        except urllib.error.HTTPError as e:
+            raise TrackingError(
+                f"logger.tracking_uri: {uri} answered HTTP {e.code}; is it an MLflow server?"
+            ) from None
+        except (urllib.error.URLError, TimeoutError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise TrackingError(
+                f"logger.tracking_uri: MLflow server {uri} not reachable within {timeout_s:g}s ({reason}); "
+                "start it (make ui / mlflow server) or use the local default"
+            ) from None
+    elif uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///") :])
+        if not db.parent.is_dir():
+            raise TrackingError(f"logger.tracking_uri: folder {db.parent} of the SQLite store does not exist")
+
+
+class NullTracker:
+    """Tracker for ``logger=none``: same interface, records nothing."""
+
+    run_id = None
+
+    def start(self, run_name: str, params: dict, tags: dict) -> None:
+        """Nothing to open."""
+
+    def reopen(self, run_id: str, tags: dict) -> None:
+        """Nothing to reopen."""
+
+    def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+        """Ignore metrics."""
+
+    def log_artifact(self, path, artifact_path: str | None = None) -> None:
+        """Ignore an artifact file."""
+
+    def log_artifacts(self, folder, artifact_path: str | None = None) -> None:
+        """Ignore an artifact folder."""
+
+    def set_tags(self, tags: dict) -> None:
+        """Ignore tags."""
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Ignore a text artifact."""
+
+    def end(self, status: str = "FINISHED", error: str | None = None) -> None:
+        """Nothing to close."""
+
+
+class MlflowTracker:
+    """One MLflow run: opened by :meth:`start`, closed exactly once by :meth:`end`."""
+
+    def __init__(self, tracking_uri: str, experiment_name: str, timeout_s: float = 5.0):
+        """Check the store and select (or create) the experiment; no run is opened yet."""
+        import mlflow
+
+        check_tracking_uri(tracking_uri, timeout_s)
+        self._mlflow = mlflow
+        mlflow.set_tracking_uri(tracking_uri)
+        try:
+            exp = mlflow.get_experiment_by_name(experiment_name)
+            if exp is None:
+                location = None
+                if tracking_uri.startswith("sqlite:///"):
+                    # Keep artifacts beside the database, not wherever the process happens to run.
+                    location = (
+                        (Path(tracking_uri[len("sqlite:///") :]).parent / "mlartifacts").resolve().as_uri()
+                    )
+                try:
+                    mlflow.create_experiment(experiment_name, artifact_location=location)
+                except Exception:  # created meanwhile by a parallel job
+                    if mlflow.get_experiment_by_name(experiment_name) is None:
+                        raise
+            mlflow.set_experiment(experiment_name)
+        except TrackingError:
+            raise
+        except Exception as e:
+            raise TrackingError(
+                f"logger.tracking_uri: cannot use MLflow store {tracking_uri} ({type(e).__name__}: {str(e)[:200]})"
+            ) from None
+        self.run_id: str | None = None
+        self._ended = False
+
+    def start(self, run_name: str, params: dict[str, str], tags: dict[str, str]) -> str:
+        """Open the run (nested under an active parent, if any) and log params and tags."""
+        mlflow = self._mlflow
+        run = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None, tags=tags)
+        self.run_id = run.info.run_id
+        mlflow.log_params(params)
+        return self.run_id
+
+    def reopen(self, run_id: str, tags: dict[str, str]) -> str:
+        """Continue an existing run (``resume=true``): RUNNING again, params untouched, ``tags`` set.
+
+        Params are not logged again: MLflow params are immutable, and ``paths.*`` of this
+        process differ from the first attempt's. A stale ``error`` tag of a FAILED attempt is
+        removed, so the run does not end FINISHED with an error.
+        """
+        mlflow = self._mlflow
+        run = mlflow.start_run(run_id=run_id, tags=tags)
+        self.run_id = run.info.run_id
+        if "error" in run.data.tags:
+            mlflow.MlflowClient().delete_tag(run_id, "error")
+        return self.run_id
+
+    def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+        """Log numeric metrics at ``step``."""
+        self._mlflow.log_metrics(metrics, step=step)
+
+    def log_artifact(self, path, artifact_path: str | None = None) -> None:
+        """Upload one file."""
+        self._mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+    def log_artifacts(self, folder, artifact_path: str | None = None) -> None:
+        """Upload a folder's contents."""
+        self._mlflow.log_artifacts(str(folder), artifact_path=artifact_path)
+
+    def set_tags(self, tags: dict) -> None:
+        """Set tags on the run."""
+        self._mlflow.set_tags(tags)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Store ``text`` as an artifact file."""
+        self._mlflow.log_text(text, artifact_file)
+
+    def end(self, status: str = "FINISHED", error: str | None = None) -> None:
+        """Close the run with ``status``; an ``error`` text becomes the ``error`` tag."""
+        if self._ended or self.run_id is None:
+            return
+        self._ended = True
+        mlflow = self._mlflow
+        try:
+            if error:
+                mlflow.set_tag("error", error[:5000])
+        finally:
+            mlflow.end_run(status=status)
+
+
+@contextmanager
+def closes_run(tracker):
+    """Close ``tracker``'s run when the block ends: FINISHED, FAILED with the error, or KILLED on Ctrl-C.
+
+    Every entry point (train, judge, eval) wraps its work in this, so no run is left RUNNING.
+    """
+    try:
+        yield tracker
+    except KeyboardInterrupt:
+        tracker.end("KILLED", "interrupted by the user (Ctrl-C)")
+        raise
+    except BaseException as e:
+        tracker.end("FAILED", f"{type(e).__name__}: {e}")
+        raise
+    tracker.end("FINISHED")
+
+
+def make_tracker(logger_cfg):
+    """The tracker for the ``logger`` config group."""
+    from sftlab.config.runtime import is_main_process
+
+    if logger_cfg.backend == "none" or not is_main_process():  # DDP: rank 0 alone logs
+        return NullTracker()
+    return MlflowTracker(logger_cfg.tracking_uri, logger_cfg.experiment_name, logger_cfg.connect_timeout_s)

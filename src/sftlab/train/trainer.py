@@ -1,0 +1,128 @@
+"""Training with TRL's SFTTrainer: the trainer arguments, the metric callback, the run."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from sftlab.model.precision import Precision
+
+log = logging.getLogger(__name__)
+
+
+def build_sft_config(
+    train_cfg, output_dir: str, precision: Precision, has_eval: bool, max_length: int | None = None
+):
+    """``trl.SFTConfig`` from the ``training`` config group and the resolved precision.
+
+    ``max_length`` replaces ``training.max_length`` (the packing block chosen from the data).
+    With packing, TRL's BFD strategy is padding-free: records are concatenated without padding
+    and carry their own ``position_ids``, from which transformers builds a block-diagonal mask
+    (eager/sdpa) or varlen boundaries (flash attention), so attention stays within each record.
+    """
+    import torch
+    from trl import SFTConfig
+
+    packing = bool(train_cfg.get("packing", False))
+    if packing and train_cfg.packing_strategy not in ("bfd", "bfd_split"):
+        from sftlab.config.errors import ConfigError
+
+        raise ConfigError(
+            f"training.packing_strategy: '{train_cfg.packing_strategy}' is not bfd or bfd_split "
+            "(TRL's 'wrapped' lets attention cross record boundaries)"
+        )
+    return SFTConfig(
+        output_dir=output_dir,
+        num_train_epochs=train_cfg.num_train_epochs,
+        max_steps=train_cfg.max_steps,
+        learning_rate=train_cfg.learning_rate,
+        lr_scheduler_type=train_cfg.lr_scheduler_type,
+        # transformers 5 dropped warmup_ratio; warmup_steps takes a float ratio instead.
+        warmup_steps=float(train_cfg.warmup_ratio),
+        optim=train_cfg.optim,
+        weight_decay=train_cfg.weight_decay,
+        max_grad_norm=train_cfg.max_grad_norm,
+        per_device_train_batch_size=train_cfg.per_device_train_batch_size,
+        per_device_eval_batch_size=train_cfg.per_device_eval_batch_size,
+        gradient_accumulation_steps=train_cfg.gradient_accumulation_steps,
+        gradient_checkpointing=train_cfg.gradient_checkpointing,
+        max_length=max_length or train_cfg.max_length,
+        packing=packing,
+        packing_strategy=train_cfg.get("packing_strategy", "bfd"),
+        # Real (non-pad) tokens: padding-free batches have no padding, and their EOS equals the pad id.
+        include_num_input_tokens_seen="all" if packing else "non_padding",
+        logging_steps=train_cfg.logging_steps,
+        seed=train_cfg.seed,
+        data_seed=train_cfg.seed,
+        bf16=precision.bf16,
+        fp16=precision.fp16,
+        use_cpu=not torch.cuda.is_available(),
+        completion_only_loss=train_cfg.completion_only_loss,
+        eval_strategy="epoch" if has_eval else "no",
+        # Checkpoints (for resume=true) every save_steps optimizer steps, or each epoch with 0.
+        save_strategy=_save_strategy(train_cfg),
+        save_steps=train_cfg.save_steps if train_cfg.save_steps > 0 else 500,
+        save_total_limit=train_cfg.save_total_limit if train_cfg.save_total_limit > 0 else None,
+        report_to="none",  # metrics go through our callback into the run we opened
+        disable_tqdm=False,
+    )
+
+
+def _save_strategy(train_cfg) -> str:
+    if not train_cfg.save_checkpoints:
+        return "no"
+    return "steps" if train_cfg.save_steps > 0 else "epoch"
+
+
+def metrics_callback(tracker):
+    """A TrainerCallback that logs every numeric training log entry to ``tracker``.
+
+    The step is the global optimizer step, so loss, learning rate and grad norm line up in
+    the MLflow UI. Only the main process logs (relevant under torchrun).
+    """
+    from transformers import TrainerCallback
+
+    class _MetricsToTracker(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs:
+                return
+            metrics = {
+                k: float(v)
+                for k, v in logs.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+            }
+            if metrics:
+                tracker.log_metrics(metrics, step=state.global_step)
+
+    return _MetricsToTracker()
+
+
+def prepare_peft_model(model, lora_config, quantized: bool, gradient_checkpointing: bool):
+    """Wrap the base model with LoRA; k-bit preparation first when it is quantized."""
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    if quantized:
+        # Casts norms/embeddings to fp32 and enables input grads, as QLoRA needs.
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+    return get_peft_model(model, lora_config)
+
+
+def build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks):
+    """An SFTTrainer over prompt/completion datasets (loss on the completion only).
+
+    Its checkpoints hold only the adapter tensors (see :mod:`sftlab.train.checkpoints`), so saving one
+    never touches a 4-bit base being trained, and ``train(resume_from_checkpoint=...)`` reloads
+    them into the LoRA layers.
+    """
+    from trl import SFTTrainer
+
+    from sftlab.train.checkpoints import adapter_checkpoint_trainer
+
+    return adapter_checkpoint_trainer(SFTTrainer)(
+        model=model,
+        args=sft_config,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
