@@ -23,27 +23,39 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from sftlab.config.errors import DataError
-from sftlab.data.builder.chunking import ARTICLE_RE, text_hash
+from sftlab.data.builder.chunking import ARTICLE_RE, is_heading, text_hash
 from sftlab.data.builder.prompts import chunk_text
 from sftlab.generate.llm_client import ChatRequestError
 
-_SENTENCE = re.compile(r"[^.;:\n]{30,}[.;:]?")
+_SENTENCE_END = re.compile(r"(?<=[.;:])\s+(?=[A-ZÁÉÍÓÚÑ¿¡])")
+_TITLE = re.compile(r"^[^.]{1,80}\.-\s*")
+
+
+def _sentences(text: str) -> list[tuple[str, str]]:
+    """(where, sentence) of each sentence of ``text``, article by article, titles left out."""
+    heads = [m for m in ARTICLE_RE.finditer(text) if is_heading(text, m)]
+    bounds = [(m.start(), m.end(), " ".join(m.group(1).split())) for m in heads] or [(0, 0, None)]
+    found = []
+    for i, (_, body_start, number) in enumerate(bounds):
+        stop = bounds[i + 1][0] if i + 1 < len(bounds) else len(text)
+        body = " ".join(text[body_start:stop].split())
+        body = _TITLE.sub("", body)  # "Objeto del impuesto.- " before the article's text
+        where = f"el artículo {number}" if number else "el texto"
+        found += [(where, s.strip(" -–—")) for s in _SENTENCE_END.split(body) if len(s.strip(" -–—")) >= 30]
+    return found or [("el texto", " ".join(text.split()))]
 
 
 def synthetic_reply(text: str, n: int) -> str:
     """A valid reply of ``n`` placeholder pairs about ``text`` (JSON, as the prompt asks)."""
-    head = ARTICLE_RE.search(text)
-    where = f"el artículo {' '.join(head.group(1).split())}" if head else "el texto"
-    body = text[head.end() :] if head else text
-    sentences = [" ".join(m.group(0).split()) for m in _SENTENCE.finditer(body)] or [" ".join(text.split())]
+    sentences = _sentences(text)
     pairs = []
     for i in range(n):
-        sentence = sentences[i % len(sentences)]
+        where, sentence = sentences[i % len(sentences)]
         words = " ".join(sentence.split()[:8])
-        suffix = f" (parte {i // len(sentences) + 1})" if i >= len(sentences) else ""
+        again = f" (parte {i // len(sentences) + 1})" if i >= len(sentences) else ""
         pairs.append(
             {
-                "instruction": f"¿Qué establece {where} sobre «{words}…»{suffix}?",
+                "instruction": f"¿Qué establece {where} sobre «{words}…»{again}?",
                 "input": "",
                 "output": sentence,
             }
