@@ -121,3 +121,13 @@ def test_every_dataset_is_checked_against_every_suite(tmp_path, compose):
     assert prepare_records(cfg.dataset, cfg.model).leak_report is None
     with pytest.raises(DataError, match="mine_suite.jsonl, exact"):
         prepare_records(cfg.dataset, cfg.model, extra_suites=[str(judge_suite)])
+
+
+def test_a_suite_named_twice_is_checked_once():
+    """law_ec by name (the dataset) and by path (the judge) is one suite, each leak reported once."""
+    from sftlab.config.schema import LeakCheckConfig
+    from sftlab.data.leak_check import check
+
+    records = [{"instruction": "¿Qué es el RIMPE?", "input": "", "output": "Un régimen."}]
+    report = check(records, LeakCheckConfig(), extra_suites=[asset_path("prompts/law_ec.jsonl"), "law_ec"])
+    assert report.suites == ["general_es", "law_ec"] and len(report.leaks) == 1 and report.exact == 1

@@ -36,6 +36,7 @@ from sftlab.data.leak_suites import (  # noqa: F401  (load_questions: part of th
     SuiteItem,
     load_questions,
     load_suite,
+    suite_file,
 )
 from sftlab.data.text_similarity import TfidfSpace, keeps_key_terms, normalize_text, same_key_terms
 
@@ -258,7 +259,9 @@ def find_leaks(
 
 def check(records: list[dict], leak_cfg, extra_suites=()) -> LeakReport | None:
     """The leak report of ``records`` against ``leak_cfg.suites`` plus ``extra_suites`` (None when none)."""
-    names = list(dict.fromkeys([str(s) for s in leak_cfg.suites] + [str(s) for s in extra_suites]))
+    names: dict[Path, str] = {}  # one check per file, however it was named (law_ec or its path)
+    for name in [str(s) for s in leak_cfg.suites] + [str(s) for s in extra_suites]:
+        names.setdefault(suite_file(name).resolve(), name)
     if not names:
         return None
     if leak_cfg.on_leak not in ON_LEAK:
@@ -269,7 +272,7 @@ def check(records: list[dict], leak_cfg, extra_suites=()) -> LeakReport | None:
     for key, value in (("near_threshold", leak_cfg.near_threshold), ("answer_threshold", answer_threshold)):
         if not 0.0 < value <= 1.0:
             raise ConfigError(f"dataset.leak_check.{key} must be in (0, 1] (got {value})")
-    suites = {name: load_suite(name, leak_cfg.question_field) for name in names}
+    suites = {name: load_suite(name, leak_cfg.question_field) for name in names.values()}
     return find_leaks(suites, records, leak_cfg.near_threshold, answer_threshold)
 
 
