@@ -14,7 +14,8 @@ Every question is looked for in every text field of every training record, four 
                 light paraphrase: TF-IDF cosine of stemmed word 1-2-grams (see
                 :mod:`sftlab.data.text_similarity`) >= ``threshold`` and every number, named tax,
                 acronym or name of the question still there;
-* ``answer``    the suite's reference answer is a record's output: contained in it, or cosine >=
+* ``answer``    the suite's reference answer is a record's output: contained in it (6 words or
+                more), or cosine >=
                 ``answer_threshold`` with its numbers and names.
 
 A training run calls :func:`check` and :func:`enforce` with ``dataset.leak_check``: by default
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 ON_LEAK = ("fail", "drop", "warn")
 KINDS = ("exact", "contained", "near", "answer")
 MIN_CONTAINED_WORDS = 3  # "Hola" inside a record is no leak; "qué es el RIMPE" is
+MIN_CONTAINED_ANSWER_WORDS = 6  # "Un impuesto." inside an output is no leak; a reference's sentence is
 _SENTENCE = re.compile(r"[^.?!:;\n]+[.?!:;]*")
 _BATCH = 20_000  # candidate texts scored at once (bounds the memory of the similarity matrix)
 
@@ -239,7 +241,11 @@ def find_leaks(
         offer(qi, unit_owner[ui][0], "near", sim, unit_owner[ui][1])
     if refs:
         for k, ri in _possible_containers(space.presence(r_c), space.presence(out_c)):
-            if f" {normalize_text(ref_texts[k])} " in f" {normalize_text(outputs[ri])} ":
+            ref = normalize_text(ref_texts[k])
+            if (
+                len(ref.split()) >= MIN_CONTAINED_ANSWER_WORDS
+                and f" {ref} " in f" {normalize_text(outputs[ri])} "
+            ):
                 offer(refs[k][0], ri, "answer", 1.0, "output")
         answers = _similar(
             ref_texts, space.weigh(r_c), outputs, space.weigh(out_c), answer_threshold, keeps_key_terms
