@@ -12,11 +12,10 @@ Every question is looked for in every text field of every training record, four 
                 question in ``input``;
 * ``near``      a field, or one or two consecutive sentences of the instruction or input, is a
                 light paraphrase: TF-IDF cosine of stemmed word 1-2-grams (see
-                :mod:`sftlab.data.text_similarity`) >= ``threshold`` and every number, named tax,
-                acronym or name of the question still there;
-* ``answer``    the suite's reference answer is a record's output: contained in it (6 words or
-                more), or cosine >=
-                ``answer_threshold`` with its numbers and names.
+                :mod:`sftlab.data.text_similarity`) >= ``threshold``, with the same numbers,
+                named taxes, acronyms and names on both sides;
+* ``answer``    the suite's reference answer is in a record's output: contained in it (6 words
+                or more), or cosine >= ``answer_threshold`` with its numbers and names.
 
 A training run calls :func:`check` and :func:`enforce` with ``dataset.leak_check``: by default
 every bundled suite (and the run's judge suites) is checked, whatever the dataset is called,
