@@ -117,7 +117,8 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
 
     validate(cfg)
     # Data errors surface before weights; stats, data_hash and any leak report go to the run.
-    train_ds, eval_ds = build_datasets(cfg.dataset, cfg.model, tracker)
+    judged = list(cfg.judge.suites) if cfg.judge.kind != "none" else []  # leak-checked too
+    train_ds, eval_ds = build_datasets(cfg.dataset, cfg.model, tracker, extra_suites=judged)
     log.info("Data: %d train / %d eval records (%s)", len(train_ds), len(eval_ds or []), cfg.dataset.name)
     tracker.log_metrics({"data/train_records": len(train_ds), "data/eval_records": len(eval_ds or [])})
 

@@ -50,7 +50,7 @@ def _script(user: str, nth: int) -> str:
             {
                 "instruction": "¿Dónde puedo consultar la normativa tributaria vigente hoy?",
                 "input": "",
-                "output": "En el SRI.",
+                "output": "En el portal del SRI.",  # question and answer both repeat: a duplicate
             }
         )
     body = json.dumps(pairs, ensure_ascii=False)
@@ -132,10 +132,14 @@ def test_build_crash_resume_rejects_and_never_leaks_the_key(tmp_path):
     assert by_chunk.pop(retried[0]) == 2
     assert by_chunk.pop(rejected[0]) == 3  # reply_attempts
     assert set(by_chunk.values()) == {1}
-    assert "4 done before, 7 now, 10 requests" in second.stdout
+    assert "4 done before, 6 now, 10 requests" in second.stdout  # the chunk left invalid is not done
+    assert "1 chunk(s) not finished (invalid replies); run the same command again" in second.stdout
 
     ledger_rows = _rows(ledger)
-    assert sorted(r["chunk_hash"] for r in ledger_rows) == sorted(c.chunk_hash for c in chunks)
+    unfinished = [c.chunk_hash for c in chunks if "Art. 2.- Obligación de emitir" in c.text]
+    assert sorted(r["chunk_hash"] for r in ledger_rows) == sorted(
+        c.chunk_hash for c in chunks if c.chunk_hash not in unfinished
+    )
 
     pairs = _rows(tmp_path / "out" / "pairs.jsonl")
     # 10 good chunks x 1 unique question + the common question once; its repeats are dropped.
@@ -163,6 +167,10 @@ def test_build_crash_resume_rejects_and_never_leaks_the_key(tmp_path):
     assert invalid[0]["source_file"] == "reglamento_comprobantes.md"
     assert len(invalid[0]["attempts"]) == 3 and all(
         "lacks field(s) ['output']" in a for a in invalid[0]["attempts"]
+    )
+    assert (
+        invalid[0]["replies"]
+        == [json.dumps([{"instruction": "¿Quién debe emitir comprobantes?", "input": ""}])] * 3
     )
     dups = [r for r in rej if r["reason"].startswith("duplicate question")]
     near = [r for r in rej if r["reason"].startswith("near-duplicate question")]

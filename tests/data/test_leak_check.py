@@ -139,7 +139,10 @@ def test_check_leaks_cli(tmp_path, compose):
     ]
     leaky = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert leaky.returncode == 1, leaky.stderr[-2000:]
-    assert "3 question(s) vs 320 record(s): 1 exact, 1 near-duplicate overlap(s)" in leaky.stdout
+    assert (
+        "3 question(s) vs 320 record(s): 1 exact, 1 near-duplicate, 0 contained, 0 reference-answer "
+        "overlap(s) in 2 record(s)" in leaky.stdout
+    )
     assert json.loads(report.read_text(encoding="utf-8"))["exact"] == 1
     clean_suite = tmp_path / "clean.jsonl"
     clean_suite.write_text(
@@ -170,7 +173,7 @@ def test_law_dataset_refuses_a_file_with_a_law_ec_question_by_default(train_cli,
     assert proc.returncode == 2, proc.stderr[-2000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: dataset.leak_check: "), proc.stderr[-2000:]
-    assert "contain evaluation questions" in errors[0] and "law_ec.jsonl" in errors[0]
+    assert "contain evaluation questions" in errors[0] and "from law_ec" in errors[0]
     assert "Loading tiny_llama" not in proc.stdout + proc.stderr
     (run,) = runs_of(exp)
     assert run.info.status == "FAILED" and "leak_check" in run.data.tags["error"]

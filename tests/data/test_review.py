@@ -53,14 +53,15 @@ def pairs(tmp_path, monkeypatch) -> Path:
     return tmp_path / "pairs.jsonl"
 
 
-def _edit(csv_path: Path, edits: dict[int, dict]) -> None:
-    with open(csv_path, encoding="utf-8", newline="") as f:
+def _edit(csv_path: Path, edits: dict[int, dict], encoding="utf-8-sig", delimiter=",") -> None:
+    """Change cells, then save as a spreadsheet would: in ``encoding`` with ``delimiter``."""
+    with open(csv_path, encoding="utf-8-sig", newline="") as f:  # the export starts with a BOM
         reader = csv.DictReader(f)
         fields, rows = reader.fieldnames, list(reader)
     for i, change in edits.items():
         rows[i].update(change)
-    with open(csv_path, "w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
+    with open(csv_path, "w", encoding=encoding, newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, delimiter=delimiter)
         w.writeheader()
         w.writerows(rows)
 
@@ -72,7 +73,8 @@ def test_review_round_trip_feeds_training_data(pairs, tmp_path, compose):
     originals = [json.loads(line) for line in pairs.read_text(encoding="utf-8").splitlines()]
     review = tmp_path / "review.csv"
     assert export_csv(str(pairs), str(review)) == len(originals)
-    with open(review, encoding="utf-8", newline="") as f:
+    assert review.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM: Excel opens the accents right
+    with open(review, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["decision"] for r in rows] == ["keep"] * len(originals)
     assert rows[0]["source_file"] == originals[0]["source_file"] and rows[0]["id"] == originals[0]["id"]
@@ -97,6 +99,28 @@ def test_review_round_trip_feeds_training_data(pairs, tmp_path, compose):
     cfg = compose("dataset=sri_tax_law", f"dataset.sources.0.path={out}")
     records = load_records(cfg.dataset)
     assert len(records) == len(reviewed) and fixed_answer in {r["output"] for r in records}
+
+
+@pytest.mark.parametrize(
+    "encoding, delimiter",
+    [("cp1252", ";"), ("utf-8", ";"), ("utf-8-sig", ","), ("utf-16", "\t")],
+    ids=["windows-1252;", "utf-8;", "utf-8-bom,", "utf-16-tab"],
+)
+def test_review_csv_saved_by_a_spreadsheet_reads_back(pairs, tmp_path, compose, encoding, delimiter):
+    """Excel in a Spanish locale saves Windows-1252 with semicolons; others UTF-8 or UTF-16 text."""
+    from sftlab.data.builder.review import export_csv, import_csv
+    from sftlab.data.records import load_records
+
+    review = tmp_path / "review.csv"
+    export_csv(str(pairs), str(review))
+    fix = {"decision": "fix", "instruction": "¿Cuál es el año de la reforma?", "input": "Según el Código"}
+    _edit(review, {0: fix}, encoding=encoding, delimiter=delimiter)
+    out = tmp_path / "reviewed.jsonl"
+    assert import_csv(str(review), str(pairs), str(out))["fix"] == 1
+    fixed = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert fixed["instruction"] == fix["instruction"] and fixed["input"] == "Según el Código"
+    records = load_records(compose("dataset=sri_tax_law", f"dataset.sources.0.path={out}").dataset)
+    assert records[0]["input"] == "Según el Código"  # the qa format keeps input
 
 
 @pytest.mark.parametrize(

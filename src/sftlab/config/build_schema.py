@@ -29,7 +29,7 @@ class PromptConfig:
 class GeneratorConfig:
     """The generator LLM (see ``sftlab.data.builder.generator`` and ``sftlab.generate.llm_client``)."""
 
-    backend: str = "openai_compatible"  # openai_compatible | hf_local
+    backend: str = "openai_compatible"  # openai_compatible | hf_local | fake
     model: str = MISSING
     base_url: Optional[str] = None  # null: api.openai.com
     api_key_env: Optional[str] = "OPENAI_API_KEY"  # the NAME of the variable, never the key
@@ -38,6 +38,8 @@ class GeneratorConfig:
     timeout_s: float = 120.0
     request_retries: int = 2
     device: str = "auto"  # hf_local only
+    replies: Optional[str] = None  # fake only: a recorded-replies JSONL to replay
+    record_replies: Optional[str] = None  # any backend: append every reply to this JSONL
 
 
 @dataclass
@@ -53,3 +55,4 @@ class BuildConfig:
     reply_attempts: int = 3
     near_dup_threshold: float = 0.85
     max_chunks: Optional[int] = None
+    near_dup_answer_threshold: float = 0.5

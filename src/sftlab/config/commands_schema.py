@@ -72,8 +72,9 @@ class CheckLeaksConfig:
     train: str = MISSING
     format: str = "alpaca"
     question_field: Optional[str] = None
-    threshold: float = 0.85
+    threshold: float = 0.6
     report: Optional[str] = None
+    answer_threshold: float = 0.8
 
 
 @dataclass

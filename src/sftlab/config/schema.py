@@ -63,10 +63,12 @@ class DataSourceConfig:
 class LeakCheckConfig:
     """Evaluation suites whose questions must not appear in the training data."""
 
-    suites: list[str] = field(default_factory=list)  # JSONL files of evaluation questions
+    # bundled suite names or JSONL files of evaluation questions (+ reference answers)
+    suites: list[str] = field(default_factory=lambda: ["general_es", "law_ec"])
     question_field: str | None = None  # null: the first of prompt/question/instruction/text/turns
-    near_threshold: float = 0.85  # Jaccard similarity of character 4-grams counted as a near-duplicate
+    near_threshold: float = 0.6  # TF-IDF cosine (stemmed word 1-2-grams) counted as a paraphrase
     on_leak: str = "fail"  # fail | drop | warn
+    answer_threshold: float = 0.8  # TF-IDF cosine of an output with a suite's reference answer
 
 
 @dataclass

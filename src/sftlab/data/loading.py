@@ -7,11 +7,11 @@ leak check (``mixing``) to the model's prompt format (``generate.prompt_formats`
 from __future__ import annotations
 
 
-def build_datasets(dataset_cfg, model_cfg, tracker=None):
+def build_datasets(dataset_cfg, model_cfg, tracker=None, extra_suites=()):
     """Train/eval ``datasets.Dataset`` objects of prompt/completion pairs for this model.
 
     The records go through :func:`sftlab.data.mixing.prepare_records` (mix, dedup, token-length
-    filter, split, leak check); its statistics and the content hash of the training split are
+    filter, split, leak check, also against ``extra_suites``); its statistics and the content hash of the training split are
     logged to ``tracker`` when one is given.
     """
     import datasets
@@ -19,7 +19,7 @@ def build_datasets(dataset_cfg, model_cfg, tracker=None):
     from sftlab.data.mixing import prepare_records
     from sftlab.generate.prompt_formats import to_prompt_completion
 
-    prepared = prepare_records(dataset_cfg, model_cfg, tracker)
+    prepared = prepare_records(dataset_cfg, model_cfg, tracker, extra_suites=extra_suites)
 
     def fmt(recs):
         return [to_prompt_completion(r, model_cfg.prompt_format, model_cfg.system_prompt) for r in recs]

@@ -135,10 +135,11 @@ def _tokenizer_for(model_cfg):
     return load_tokenizer(model_cfg, resolve_source(model_cfg))
 
 
-def prepare_records(dataset_cfg, model_cfg, tracker=None, tokenizer=None) -> PreparedData:
+def prepare_records(dataset_cfg, model_cfg, tracker=None, tokenizer=None, extra_suites=()) -> PreparedData:
     """Load, mix, dedup, filter, split and leak-check the records of ``dataset_cfg``.
 
-    Statistics, the training split's content hash and any leak report go to ``tracker``
+    The leak check covers ``dataset.leak_check.suites`` and ``extra_suites`` (the run's judge
+    suites). Statistics, the training split's content hash and any leak report go to ``tracker``
     (before a leak makes the run fail, so the report is there to read).
     """
     from sftlab.data import leak_check
@@ -194,10 +195,11 @@ def prepare_records(dataset_cfg, model_cfg, tracker=None, tokenizer=None) -> Pre
         records, dataset_cfg.eval_fraction, dataset_cfg.shuffle_seed, dataset_cfg.max_records
     )
 
-    report = leak_check.check(train, dataset_cfg.leak_check)
+    report = leak_check.check(train, dataset_cfg.leak_check, extra_suites)
     prepared = PreparedData(train, held_out, stats, report.to_dict() if report else None)
     if report is not None:
         stats["leaks_exact"], stats["leaks_near"] = report.exact, report.near
+        stats["leaks_contained"], stats["leaks_answer"] = report.contained, report.answer
         try:
             prepared.train = leak_check.enforce(report, train, dataset_cfg.leak_check.on_leak)
         finally:
@@ -236,7 +238,15 @@ def log_stats(tracker, stats: dict) -> None:
         for key, value in s.items()
     }
     metrics.update({f"data/tokens_{k}": v for k, v in stats["tokens"].items()})
-    for key in ("duplicates_dropped", "too_short_dropped", "too_long_dropped", "leaks_exact", "leaks_near"):
+    for key in (
+        "duplicates_dropped",
+        "too_short_dropped",
+        "too_long_dropped",
+        "leaks_exact",
+        "leaks_near",
+        "leaks_contained",
+        "leaks_answer",
+    ):
         if key in stats:
             metrics[f"data/{key}"] = stats[key]
     tracker.log_metrics(metrics)

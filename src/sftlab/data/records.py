@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 FIELD_MAPS: dict[str, dict[str, str | None]] = {
     "alpaca": {"instruction": "instruction", "input": "input", "output": "output"},
     "dolly": {"instruction": "instruction", "input": "context", "output": "response"},
-    "qa": {"instruction": "instruction", "input": None, "output": "output"},
+    "qa": {"instruction": "instruction", "input": "input", "output": "output"},  # input optional
 }
 _LOCAL_SUFFIXES = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 

@@ -3,11 +3,15 @@
 Reads the FINISHED training runs of an experiment (or of one sweep: the parent's children
 plus the earlier runs a resumed sweep reused) and writes, into one folder:
 
-* ``runs.md/.csv``      every run: model, status, LoRA rank, learning rate, losses
-* ``belebele.md/.csv``  per model and run: Belebele accuracy without / with the adapter
+* ``runs.md/.csv``      every run: model, dataset, its short label, status, LoRA rank, learning rate, losses
+* ``belebele.md/.csv``  per model and run: Belebele accuracy without / with the adapter, their
+                        standard errors, the difference and the number of questions
 * ``judge.md/.csv``     judge scores per suite and category (``judge/<suite>/<category>``)
-* ``loss_curves.png``   training loss overlaid per model; ``belebele.png``, ``judge.png`` bars
+* ``loss_curves.png``   training loss overlaid per model; ``belebele.png`` (95 % whiskers and the
+                        chance line) and ``judge.png`` bars (:mod:`sftlab.report.charts`)
 * ``report.md``         all tables, the plots, and which metrics no run has
+
+Runs are labelled by what sets them apart (:func:`sftlab.report.labels.short_labels`).
 
 It works on whatever metrics the runs have: a table or plot whose metrics are missing is
 left out and named in ``report.md``. With a sweep, everything is also logged to the parent
@@ -23,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sftlab.config.errors import TrackingError
+from sftlab.report.charts import bar_chart, pyplot, save
+from sftlab.report.labels import short_labels
 from sftlab.track.sweep_info import read_sweep_info
 from sftlab.track.tables import rows_to_csv, rows_to_markdown
 from sftlab.track.tracker import mlflow_client
@@ -33,7 +39,30 @@ log = logging.getLogger(__name__)
 # (`belebele/base_acc`, `belebele_base/acc`, `belebele/acc_base`) is the base model's.
 BELEBELE_KEY = re.compile(r"(^|/)belebele[^ ]*acc", re.IGNORECASE)
 JUDGE_PREFIX = "judge/"
-RUN_COLUMNS = ["model", "run_name", "status", "lora.r", "learning_rate", "final_loss", "eval_loss", "run_id"]
+RUN_COLUMNS = [
+    "model",
+    "dataset",
+    "run",
+    "status",
+    "lora.r",
+    "learning_rate",
+    "final_loss",
+    "eval_loss",
+    "run_name",
+    "run_id",
+]
+BELEBELE_COLUMNS = [
+    "model",
+    "dataset",
+    "run",
+    "questions",
+    "belebele_base",
+    "base_stderr",
+    "belebele_lora",
+    "lora_stderr",
+    "delta",
+]
+BELEBELE_CHANCE = 0.25  # four answer options
 
 
 @dataclass
@@ -95,51 +124,61 @@ def collect_runs(client, experiment_id: str, parent_run_id: str | None = None) -
     return runs
 
 
-def short_labels(runs) -> dict[str, str]:
-    """Run names without the ``key=value`` parts every run shares, nor ``model=`` (shown beside
-    every label): ``lora.r=8,model=x,training.max_steps=2`` -> ``lora.r=8``."""
-    parts = {r.info.run_id: (r.info.run_name or r.info.run_id[:8]).split(",") for r in runs}
-    common = set.intersection(*(set(p) for p in parts.values())) if parts else set()
-    labels = {}
-    for run_id, pieces in parts.items():
-        kept = [p for p in pieces if p not in common and not p.startswith("model=")]
-        model = [p.split("=", 1)[1] for p in pieces if p.startswith("model=")]
-        labels[run_id] = ",".join(kept) or (model[0] if model else ",".join(pieces))
-    return labels
+def _questions(metrics: dict, prefix: str, kind: str = "") -> int | None:
+    """Questions an evaluation scored: ``<prefix>/n_questions``, else questions/s x seconds."""
+    if f"{prefix}/{kind}n_questions" in metrics:
+        return int(metrics[f"{prefix}/{kind}n_questions"])
+    qps, secs = (
+        metrics.get(f"{prefix}/eval_{kind}questions_per_s"),
+        metrics.get(f"{prefix}/eval_{kind}seconds"),
+    )
+    return round(qps * secs) if qps and secs else None
 
 
-def belebele_rows(runs) -> list[dict]:
-    """Per run: Belebele accuracy of the base model and with the adapter, and the difference."""
+def belebele_rows(runs, labels: dict[str, str] | None = None) -> list[dict]:
+    """Per run: Belebele accuracy of the base model and with the adapter, their standard errors,
+    the difference and the number of questions."""
+    labels = labels or short_labels(runs)
     rows = []
     for run in runs:
-        base = adapter = None
-        for key, value in run.data.metrics.items():
-            if not BELEBELE_KEY.search(key) or "stderr" in key:
+        m = run.data.metrics
+        base, adapter = m.get("belebele/base_acc"), m.get("belebele/acc")
+        for key, value in m.items():  # other spellings: belebele_base/acc, belebele/acc_base, ...
+            if not BELEBELE_KEY.search(key) or "stderr" in key or "delta" in key:
                 continue
             if "base" in key.lower():
-                base = value
-            elif adapter is None or key.lower().endswith("/acc"):
+                base = value if base is None else base
+            elif adapter is None:
                 adapter = value
         if base is None and adapter is None:
             continue
         delta = adapter - base if base is not None and adapter is not None else None
+        questions = _questions(m, "belebele") or _questions(m, "belebele", "base_")
         rows.append(
             {
                 "model": run.data.tags.get("model", ""),
+                "dataset": run.data.tags.get("dataset", ""),
+                "run": labels[run.info.run_id],
                 "run_name": run.info.run_name,
+                "questions": "" if questions is None else questions,
                 "belebele_base": _fmt(base),
+                "base_stderr": _fmt(m.get("belebele/base_acc_stderr")),
                 "belebele_lora": _fmt(adapter),
+                "lora_stderr": _fmt(m.get("belebele/acc_stderr")),
                 "delta": _fmt(delta),
                 "_id": run.info.run_id,
                 "_base": base,
                 "_lora": adapter,
+                "_base_se": m.get("belebele/base_acc_stderr"),
+                "_lora_se": m.get("belebele/acc_stderr"),
             }
         )
-    return sorted(rows, key=lambda r: (r["model"], r["run_name"]))
+    return sorted(rows, key=lambda r: (r["model"], r["run_name"] or ""))
 
 
-def judge_table(runs) -> tuple[list[dict], list[str]]:
+def judge_table(runs, labels: dict[str, str] | None = None) -> tuple[list[dict], list[str]]:
     """Rows = runs, columns = ``<suite>/<category>`` judge scores."""
+    labels = labels or short_labels(runs)
     columns: list[str] = []
     rows = []
     for run in runs:
@@ -154,6 +193,8 @@ def judge_table(runs) -> tuple[list[dict], list[str]]:
         rows.append(
             {
                 "model": run.data.tags.get("model", ""),
+                "dataset": run.data.tags.get("dataset", ""),
+                "run": labels[run.info.run_id],
                 "run_name": run.info.run_name,
                 "_id": run.info.run_id,
                 "_scores": scores,
@@ -162,20 +203,13 @@ def judge_table(runs) -> tuple[list[dict], list[str]]:
     columns.sort()
     for row in rows:
         row.update({c: _fmt(row["_scores"].get(c)) for c in columns})
-    return sorted(rows, key=lambda r: (r["model"], r["run_name"])), columns
+    return sorted(rows, key=lambda r: (r["model"], r["run_name"] or "")), columns
 
 
 def _with_model(model: str, label: str, sep: str) -> str:
-    return model if label == model else f"{model}{sep}{label}"
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    if label == model:
+        return model
+    return f"{model}{sep}{label.replace(', ', sep)}" if sep == "\n" else f"{model}{sep}{label}"
 
 
 def plot_loss_curves(client, runs, labels: dict, path: Path) -> Path | None:
@@ -187,11 +221,12 @@ def plot_loss_curves(client, runs, labels: dict, path: Path) -> Path | None:
             by_model.setdefault(run.data.tags.get("model", "?"), []).append((run, history))
     if not by_model:
         return None
-    plt = _plt()
+    plt = pyplot()
     n = len(by_model)
-    fig, axes = plt.subplots(1, n, figsize=(5 * n, 4), dpi=100, squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(5 * n, 4), dpi=100, squeeze=False, layout="constrained")
     for ax, (model, items) in zip(axes[0], sorted(by_model.items()), strict=True):
-        labels = short_labels([run for run, _ in items]) if len(items) > 1 else labels
+        # Within a panel the model is the title; label the runs by what sets them apart there.
+        panel = short_labels([run for run, _ in items]) if len(items) > 1 else labels
         for run, history in items:
             points = sorted((m.step, m.value) for m in history)
             ax.plot(
@@ -199,44 +234,14 @@ def plot_loss_curves(client, runs, labels: dict, path: Path) -> Path | None:
                 [v for _, v in points],
                 marker="o",
                 markersize=3,
-                label=labels[run.info.run_id],
+                label=panel[run.info.run_id],
             )
         ax.set_title(model)
         ax.set_xlabel("step")
         ax.set_ylabel("training loss")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def _bars(
-    path: Path, groups: list[str], series: dict[str, list[float | None]], ylabel: str, title: str
-) -> Path:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(groups) * max(1, len(series)) / 2 + 2), 4.5), dpi=100)
-    width = 0.8 / max(1, len(series))
-    for i, (name, values) in enumerate(series.items()):
-        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
-        heights = [v if v is not None else 0.0 for v in values]
-        bars = ax.bar(xs, heights, width, label=name)
-        for bar, v in zip(bars, values, strict=True):
-            if v is not None:
-                ax.annotate(
-                    f"{v:.3f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=7
-                )
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def write_report(
@@ -259,7 +264,7 @@ def write_report(
     all_runs = collect_runs(client, exp.experiment_id, parent_run_id)
     finished = [r for r in all_runs if r.info.status == "FINISHED"]
     report.runs = len(finished)
-    labels = short_labels(finished)
+    labels = short_labels(all_runs)  # one label per run in every table and figure
     scope = f"sweep {parent_run_id}" if parent_run_id else f"experiment '{experiment_name}'"
     md = [f"# Report: {scope}", "", f"{len(finished)} FINISHED runs of {len(all_runs)} ({tracking_uri}).", ""]
 
@@ -275,6 +280,8 @@ def write_report(
         run_rows.append(
             {
                 "model": run.data.tags.get("model", ""),
+                "dataset": run.data.tags.get("dataset", ""),
+                "run": labels[run.info.run_id],
                 "run_name": run.info.run_name,
                 "status": run.info.status,
                 "lora.r": p.get("lora.r", ""),
@@ -286,35 +293,47 @@ def write_report(
         )
     table("runs", "Runs", run_rows, RUN_COLUMNS)
 
-    bb = belebele_rows(finished)
+    bb = belebele_rows(finished, labels)
     if bb:
-        table(
-            "belebele",
-            "Belebele accuracy without / with LoRA",
-            bb,
-            ["model", "run_name", "belebele_base", "belebele_lora", "delta"],
+        table("belebele", "Belebele accuracy without / with LoRA", bb, BELEBELE_COLUMNS)
+        counts = sorted({r["questions"] for r in bb if r["questions"] != ""})
+        md.extend(
+            [
+                f"Questions per evaluation: {', '.join(map(str, counts)) or 'unknown'}. Whiskers: 95 % "
+                f"confidence intervals (±1.96 standard errors); dashed line: chance ({BELEBELE_CHANCE}, "
+                "four options).",
+                "",
+            ]
         )
-        groups = [_with_model(r["model"], labels[r["_id"]], "\n") for r in bb]
+        groups = [_with_model(r["model"], r["run"], "\n") for r in bb]
         series = {"base": [r["_base"] for r in bb], "LoRA": [r["_lora"] for r in bb]}
-        report.files.append(
-            _bars(out / "belebele.png", groups, series, "accuracy", "Belebele (spa_Latn): base vs adapter")
+        errors = {"base": [r["_base_se"] for r in bb], "LoRA": [r["_lora_se"] for r in bb]}
+        fig = bar_chart(
+            groups,
+            series,
+            "accuracy",
+            "Belebele (spa_Latn): base vs adapter",
+            errors=errors,
+            chance=BELEBELE_CHANCE,
         )
+        report.files.append(save(fig, out / "belebele.png"))
         md.extend(["![belebele](belebele.png)", ""])
     else:
         report.missing.append(
             "belebele: no run has a `belebele/acc` metric (the evaluation stage did not run)"
         )
 
-    judge_rows, judge_cols = judge_table(finished)
+    judge_rows, judge_cols = judge_table(finished, labels)
     if judge_rows:
-        table("judge", "Judge scores per category (1-5)", judge_rows, ["model", "run_name", *judge_cols])
+        table(
+            "judge", "Judge scores per category (1-5)", judge_rows, ["model", "dataset", "run", *judge_cols]
+        )
         series = {
-            _with_model(r["model"], labels[r["_id"]], " "): [r["_scores"].get(c) for c in judge_cols]
+            _with_model(r["model"], r["run"], " "): [r["_scores"].get(c) for c in judge_cols]
             for r in judge_rows
         }
-        report.files.append(
-            _bars(out / "judge.png", judge_cols, series, "mean score (1-5)", "Judge scores per category")
-        )
+        fig = bar_chart(judge_cols, series, "mean score (1-5)", "Judge scores per category", ylim=(0, 5.5))
+        report.files.append(save(fig, out / "judge.png"))
         md.extend(["![judge](judge.png)", ""])
     else:
         report.missing.append(

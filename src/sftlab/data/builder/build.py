@@ -3,15 +3,17 @@
 Files, all beside ``output`` (``pairs.jsonl`` below) and all append-only:
 
 * ``pairs.jsonl``          kept pairs: instruction/input/output + provenance
-* ``pairs.rejected.jsonl`` chunks whose replies stayed invalid, and dropped duplicate questions,
-                           each with its reason
+* ``pairs.rejected.jsonl`` chunks whose replies stayed invalid (every reply in full, with the
+                           reason of each attempt), and dropped duplicate pairs, each with its reason
 * ``pairs.chunks.jsonl``   the ledger: one line per finished chunk (its hash and counts)
 * ``pairs.manifest.json``  prompt version, generator model and chunking of the build
 
 Resume: a chunk whose hash is in the ledger (or in ``pairs.jsonl``) is never asked again. A
 chunk's lines are written in one write and fsynced before its ledger line, and a torn last line
 left by a crash is cut off on restart, so a kill at any point loses at most the chunk in flight
-(whose reply never arrived). Invalid replies are retried ``reply_attempts`` times in all.
+(whose reply never arrived). Invalid replies are retried ``reply_attempts`` times in all; a chunk
+whose replies all stayed invalid is logged as rejected but *not* as finished, so the next run
+(say with more ``reply_attempts``) asks again. Duplicates: :mod:`sftlab.data.builder.dedup`.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from pathlib import Path
 
 from sftlab.config.errors import ConfigError, DataError
 from sftlab.data.builder.chunking import chunk_document
+from sftlab.data.builder.dedup import PairDedup
 from sftlab.data.builder.documents import find_documents, read_document
 from sftlab.data.builder.generator import ask
 from sftlab.data.builder.prompts import get_prompt
 from sftlab.data.builder.replies import InvalidReply, parse_reply
-from sftlab.data.text_similarity import NearDupIndex
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,10 @@ class BuildStats:
     chunks_done: int = 0
     requests: int = 0
     kept: int = 0
-    rejected_chunks: int = 0
+    rejected_chunks: int = 0  # replies still invalid: not finished, asked again by the next run
     duplicates: int = 0
     skipped_files: list[str] = field(default_factory=list)
+    no_text: list[str] = field(default_factory=list)  # "file (n of m pages)": no text layer, OCR it
 
 
 def _read_jsonl_repairing(path: Path) -> list[dict]:
@@ -132,6 +135,10 @@ def collect_chunks(cfg, stats: BuildStats) -> list:
             log.warning("skipping %s", e)
             stats.skipped_files.append(str(path))
             continue
+        if doc.empty_pages:
+            where = f"{doc.relative} ({doc.empty_pages} of {len(doc.pages)} pages)"
+            log.warning("%s: no text layer (a scanned document?); run OCR on it, e.g. ocrmypdf", where)
+            stats.no_text.append(where)
         for chunk in chunk_document(doc, cfg.chunking.max_chars, cfg.chunking.min_chars):
             if chunk.chunk_hash not in seen:  # the same text in two files is asked once
                 seen.add(chunk.chunk_hash)
@@ -157,6 +164,11 @@ def build(cfg, client, progress: bool = True) -> BuildStats:
     paths.pairs.parent.mkdir(parents=True, exist_ok=True)
     stats = BuildStats()
     chunks = collect_chunks(cfg, stats)
+    if not chunks:
+        scanned = f"; no text layer (scanned? OCR them, e.g. ocrmypdf): {', '.join(stats.no_text)}"
+        raise DataError(
+            f"input_dir: no text to build from in {cfg.input_dir}{scanned if stats.no_text else ''}"
+        )
     if cfg.max_chunks:
         chunks = chunks[: cfg.max_chunks]
     stats.chunks_total = len(chunks)
@@ -175,11 +187,9 @@ def build(cfg, client, progress: bool = True) -> BuildStats:
     rejected_before = len(_read_jsonl_repairing(paths.rejected))
     ledger = _read_jsonl_repairing(paths.ledger)
     done = {row["chunk_hash"] for row in ledger} | {row["chunk_hash"] for row in kept_rows}
-    index = NearDupIndex(cfg.near_dup_threshold)
-    questions: list[str] = []
+    dedup = PairDedup(cfg.near_dup_threshold, cfg.near_dup_answer_threshold)
     for row in kept_rows:
-        index.add(row["instruction"])
-        questions.append(row["instruction"])
+        dedup.add(row["instruction"], row["output"])
     todo = [c for c in chunks if c.chunk_hash not in done]
     stats.chunks_done_before = len(chunks) - len(todo)
     stats.kept = len(kept_rows)
@@ -191,7 +201,7 @@ def build(cfg, client, progress: bool = True) -> BuildStats:
     try:
         for chunk in todo:
             messages = prompt.messages(chunk, cfg.prompt.pairs_per_chunk)
-            pairs, reasons = None, []
+            pairs, reasons, replies = None, [], []
             for _ in range(cfg.reply_attempts):
                 reply = ask(client, messages)
                 stats.requests += 1
@@ -200,6 +210,7 @@ def build(cfg, client, progress: bool = True) -> BuildStats:
                     break
                 except InvalidReply as e:
                     reasons.append(client.scrub(str(e)))
+                    replies.append(client.scrub(reply))  # whole: the reviewer sees what went wrong
             provenance = {
                 "source_file": chunk.source_file,
                 "page": chunk.page,
@@ -208,43 +219,31 @@ def build(cfg, client, progress: bool = True) -> BuildStats:
                 "prompt_version": prompt.version,
                 "generator_model": cfg.generator.model,
             }
-            keep, reject = [], []
-            if pairs is None:
+            if pairs is None:  # no ledger line: the next run asks again
                 stats.rejected_chunks += 1
-                reject.append({"reason": "invalid reply", "attempts": reasons, **provenance})
+                invalid = {"reason": "invalid reply", "attempts": reasons, "replies": replies, **provenance}
+                _append(paths.rejected, [invalid])
             else:
+                keep, reject = [], []
                 for pair in pairs:
-                    hit = index.match(pair["instruction"])
-                    if hit:
-                        kind, other, sim = hit
+                    why = dedup.duplicate_of(pair["instruction"], pair["output"])
+                    if why:
                         stats.duplicates += 1
-                        reject.append(
-                            {
-                                "reason": f"{'duplicate' if kind == 'exact' else 'near-duplicate'} question "
-                                f"(similarity {sim:.2f}) of {questions[other]!r}",
-                                **pair,
-                                **provenance,
-                            }
-                        )
+                        reject.append({"reason": why, **pair, **provenance})
                         continue
-                    index.add(pair["instruction"])
-                    questions.append(pair["instruction"])
+                    dedup.add(pair["instruction"], pair["output"])
                     keep.append({**pair, "id": pair_id(chunk.chunk_hash, pair["instruction"]), **provenance})
-            _append(paths.pairs, keep)
-            _append(paths.rejected, reject)
-            _append(
-                paths.ledger,
-                [
-                    {
-                        "chunk_hash": chunk.chunk_hash,
-                        "source_file": chunk.source_file,
-                        "kept": len(keep),
-                        "rejected": len(reject),
-                    }
-                ],
-            )
-            stats.kept += len(keep)
-            stats.chunks_done += 1
+                _append(paths.pairs, keep)
+                _append(paths.rejected, reject)
+                ledger_row = {
+                    "chunk_hash": chunk.chunk_hash,
+                    "source_file": chunk.source_file,
+                    "kept": len(keep),
+                    "rejected": len(reject),
+                }
+                _append(paths.ledger, [ledger_row])
+                stats.kept += len(keep)
+                stats.chunks_done += 1
             bar.update(1)
             bar.set_postfix(
                 kept=stats.kept, rejected=rejected_before + stats.rejected_chunks + stats.duplicates
@@ -258,15 +257,25 @@ def main(cfg) -> None:
     """``sftlab data build``: build (or resume) the pairs file and print what happened."""
     from sftlab.data.builder.generator import make_client
 
-    stats = build(cfg, make_client(cfg.generator))
+    stats = build(cfg, make_client(cfg.generator, cfg.prompt.pairs_per_chunk))
     paths = BuildPaths.for_output(cfg.output)
     print(
         f"chunks: {stats.chunks_total} ({stats.chunks_done_before} done before, {stats.chunks_done} now, "
         f"{stats.requests} requests)\n"
         f"pairs kept: {stats.kept} -> {paths.pairs}\n"
         f"rejected now: {stats.rejected_chunks} chunk(s) with invalid replies, {stats.duplicates} duplicate "
-        f"question(s) -> {paths.rejected}",
+        f"pair(s) -> {paths.rejected}",
         flush=True,
     )
+    if stats.rejected_chunks:
+        print(
+            f"{stats.rejected_chunks} chunk(s) not finished (invalid replies); run the same command again "
+            "to ask again (e.g. with reply_attempts=5)",
+            flush=True,
+        )
+    if cfg.generator.backend == "fake" and not cfg.generator.get("replies"):
+        print("generator=fake: placeholder pairs made from the text itself, not training data", flush=True)
+    if stats.no_text:
+        print(f"no text layer (scanned? run OCR, e.g. ocrmypdf): {', '.join(stats.no_text)}", flush=True)
     if stats.skipped_files:
         print(f"skipped unreadable files: {', '.join(stats.skipped_files)}", flush=True)

@@ -1,11 +1,16 @@
 """Split a document into chunks on article boundaries (``Art. 1.-``), else on paragraphs.
 
-Ecuadorian laws number their articles ``Art. 1.-``, ``Art. 56.1.-``, ``Artículo 7.-`` or
-``Art. (...).-`` (unnumbered articles inserted by reforms). Each article starts a segment;
-consecutive short articles are packed into one chunk up to ``max_chars`` (so a reform's many
-one-line articles do not cost one request each), and an article longer than ``max_chars`` is
-split at paragraph, then line, boundaries. A text without article headings is split on
-paragraphs the same way. Every chunk keeps its file, page range (PDF) and article range.
+Ecuadorian laws number their articles ``Art. 1.-``, ``Art. 56.1.-``, ``Artículo 7.-``,
+``Artículo 5. Objeto.`` (no dash), ``Art. (...).-`` or ``Art. innumerado.-`` (unnumbered articles
+inserted by reforms). A heading starts a line; a line that only *cites* an article is not one:
+"Art. 41 - literal b)" (``literal``/``numeral``/``inciso``, or a lower-case word unless the
+number ends in ``.-``),
+or a line continuing a sentence that the previous line left open ("... lo dispuesto en el" /
+"Art. 41 ..."). Each article starts a segment; consecutive short articles are packed into one
+chunk up to ``max_chars`` (so a reform's many one-line articles do not cost one request each),
+and an article longer than ``max_chars`` is split at paragraph, then line, boundaries. A text
+without article headings is split on paragraphs the same way. Every chunk keeps its file, page
+range (PDF) and article range.
 """
 
 from __future__ import annotations
@@ -16,9 +21,39 @@ import re
 from dataclasses import dataclass
 
 ARTICLE_RE = re.compile(
-    r"^[ \t>#*_]*(?:Art(?:[íi]culo)?\.?)\s*(\d+(?:\.\d+)*(?:\s*(?:bis|ter|quater))?|\(\.\.\.\))\s*\.?\s*[-–—]",
+    r"^[ \t>#*_]*Art(?:[íi]culo)?\.?[ \t]*"
+    r"(\d+(?:\.\d+)*(?:[ \t]*(?:bis|ter|qu[áa]ter|quinquies))?|\(\.\.\.\)|innumerado(?:[ \t]+\d+)?)"
+    r"([ \t]*\.?[ \t]*[-–—]+|\.(?=[ \t]+\S))",  # "1.-", "1 -", or "5." followed by the title
     re.MULTILINE | re.IGNORECASE,
 )
+# After a heading: a capital (a title or the text), a digit, a quote or a reform note "(Reformado".
+# A citation goes on with a lower-case word or one of these.
+_CITATION_WORDS = ("literal", "lit", "numeral", "num", "inciso", "de", "del")
+# A line ending in one of these leaves a sentence open: the next line continues it.
+_OPEN_ENDINGS = frozenset(
+    "el la los las al del de en y o e u a con por para segun según conforme dispuesto previsto "
+    "establecido señalado senalado indicado determinado mencionado referido".split()
+)
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 (24 hex) of ``text`` whitespace-normalized: a chunk's resume and dedup key."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:24]
+
+
+def is_heading(text: str, m: re.Match) -> bool:
+    """Whether an :data:`ARTICLE_RE` match starts an article rather than citing one."""
+    rest = text[m.end() :].lstrip(" \t")
+    first = re.match(r"[^\s.,;:]*", rest).group(0)
+    strong = "." in m.group(2) and m.group(2).strip(" \t.") != ""  # "1.-": only headings look so
+    if first.casefold() in _CITATION_WORDS or (rest[:1].islower() and not strong):
+        return False
+    before = text[: m.start()].rstrip(" \t")
+    if before.endswith("\n\n") or not before.strip():
+        return True  # after a blank line, or at the very start
+    last_line = before.rsplit("\n", 1)[-1].strip()
+    last_word = last_line.rsplit(" ", 1)[-1].casefold() if last_line else ""
+    return last_word not in _OPEN_ENDINGS
 
 
 @dataclass
@@ -33,7 +68,7 @@ class Chunk:
     @property
     def chunk_hash(self) -> str:
         """SHA-256 of the text (whitespace-normalized): the resume and dedup key."""
-        return hashlib.sha256(" ".join(self.text.split()).encode("utf-8")).hexdigest()[:24]
+        return text_hash(self.text)
 
 
 @dataclass
@@ -81,7 +116,7 @@ def chunk_document(doc, max_chars: int, min_chars: int) -> list[Chunk]:
         pos += len(page_text) + 1
     text = "\n".join(texts)
 
-    heads = list(ARTICLE_RE.finditer(text))
+    heads = [m for m in ARTICLE_RE.finditer(text) if is_heading(text, m)]
     segments: list[_Segment] = []
     if heads:
         if text[: heads[0].start()].strip():

@@ -1,8 +1,17 @@
-"""Read documents into page texts: PDF (pypdf), plain text, Markdown and HTML."""
+"""Read documents into page texts: PDF (pypdf), plain text, Markdown and HTML.
+
+PDF text is cleaned before chunking: running headers and footers (lines that repeat at the top
+or bottom of most pages once their numbers are ignored, and bare page numbers) are removed, and
+words hyphenated at a line or page end ("impues-" / "to") are joined again. Pages without a text
+layer (scanned images) are counted, so the build can say which files need OCR.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,13 +23,81 @@ log = logging.getLogger(__name__)
 _BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "pre"}
 
 
+_PAGE_NUMBER = re.compile(
+    r"^[-–—\s]*(?:p[áa]g(?:ina)?\.?\s*)?\d+(?:\s*(?:/|de|of)\s*\d+)?[-–—\s]*$", re.IGNORECASE
+)
+_HYPHEN_END = re.compile(r"(\w)[-\u00ad][ \t]*\n[ \t]*(?=[a-záéíóúñü])")  # "impues-\nto" -> "impuesto"
+_ZONE = 3  # lines at the top and at the bottom of a page where running headers/footers sit
+
+
 @dataclass
 class Document:
-    """One file's text, page by page (``page`` is None for formats without pages)."""
+    """One file's text, page by page (``page`` is None for formats without pages).
+
+    ``empty_pages``: PDF pages without a text layer (a scanned page yields no text).
+    """
 
     path: Path
     relative: str
     pages: list[tuple[int | None, str]]
+    empty_pages: int = 0
+
+
+def _line_key(line: str) -> str:
+    """A line with its numbers masked: "Página 2" and "Página 3" are the same running footer."""
+    return " ".join(re.sub(r"\d+", "#", line).casefold().split())
+
+
+def _zones(lines: list[str]) -> set[int]:
+    """Indices of the first and last ``_ZONE`` non-empty lines."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    return set(filled[:_ZONE] + filled[-_ZONE:])
+
+
+def strip_running_lines(pages: list[str]) -> list[str]:
+    """Pages without their running headers/footers and bare page numbers.
+
+    A line counts as running when, numbers masked, it sits in the top or bottom lines of at
+    least half of the pages (and of two pages at least); a line that is only a page number
+    ("3", "- 3 -", "Página 3 de 9") is dropped wherever it is in those lines.
+    """
+    split = [page.splitlines() for page in pages]
+    with_text = [lines for lines in split if any(line.strip() for line in lines)]
+    seen: Counter = Counter()
+    for lines in with_text:
+        seen.update({_line_key(lines[i]) for i in _zones(lines)})
+    need = max(2, math.ceil(len(with_text) / 2))
+    running = {key for key, n in seen.items() if n >= need and key}
+    out = []
+    for lines in split:
+        zone = _zones(lines)
+        kept = [
+            line
+            for i, line in enumerate(lines)
+            if i not in zone or (_line_key(line) not in running and not _PAGE_NUMBER.match(line))
+        ]
+        out.append("\n".join(kept).strip("\n"))
+    return out
+
+
+def join_hyphenated(pages: list[str]) -> list[str]:
+    """Rejoin words split by a hyphen at a line end, also across a page break (the fragment
+    moves to the page where the word starts)."""
+    pages = [_HYPHEN_END.sub(r"\1", page) for page in pages]
+    for i in range(len(pages) - 1):
+        head = pages[i].rstrip()
+        m = re.search(r"(\w)[-\u00ad]$", head)
+        nxt = pages[i + 1].lstrip()
+        if m and nxt[:1].islower():
+            word = re.match(r"\S+", nxt).group(0)
+            pages[i] = head[:-1] + word
+            pages[i + 1] = nxt[len(word) :].lstrip(" \t")
+    return pages
+
+
+def clean_pdf_pages(pages: list[str]) -> list[str]:
+    """:func:`strip_running_lines`, then :func:`join_hyphenated` (a footer would sit between the halves)."""
+    return join_hyphenated(strip_running_lines(pages))
 
 
 class _TextExtractor(HTMLParser):
@@ -76,7 +153,9 @@ def read_document(path: Path, root: Path) -> Document:
             from pypdf import PdfReader
 
             reader = PdfReader(str(path))
-            pages = [(i + 1, page.extract_text() or "") for i, page in enumerate(reader.pages)]
+            raw = [page.extract_text() or "" for page in reader.pages]
+            empty = sum(1 for text in raw if not text.strip())
+            return Document(path, rel, list(enumerate(clean_pdf_pages(raw), 1)), empty)
         elif suffix in (".html", ".htm"):
             pages = [(None, html_text(_read_text(path)))]
         else:

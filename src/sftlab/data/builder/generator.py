@@ -1,7 +1,9 @@
 """The builder's generator LLM: ``generator.*`` settings -> a chat client of :mod:`sftlab.generate.llm_client`.
 
 The backends (and their timeouts, retries, key handling) are the ones the rubric judge uses;
-what the builder adds is its config keys and what a failed request means for a build.
+what the builder adds is its config keys, the offline ``fake`` backend
+(:mod:`sftlab.data.builder.fake_generator`), recording replies, and what a failed request means
+for a build.
 """
 
 from __future__ import annotations
@@ -9,11 +11,10 @@ from __future__ import annotations
 from sftlab.config.errors import ConfigError
 from sftlab.generate.llm_client import ChatRequestError, HFLocalClient, OpenAICompatibleClient
 
-BACKENDS = ("openai_compatible", "hf_local")
+BACKENDS = ("openai_compatible", "hf_local", "fake")
 
 
-def make_client(gen_cfg):
-    """The client for ``generator.backend`` (``openai_compatible`` or ``hf_local``)."""
+def _backend(gen_cfg, pairs_per_chunk: int):
     if gen_cfg.backend == "openai_compatible":
         return OpenAICompatibleClient.from_config("generator", gen_cfg, max_retries=gen_cfg.request_retries)
     if gen_cfg.backend == "hf_local":
@@ -24,7 +25,23 @@ def make_client(gen_cfg):
             max_tokens=gen_cfg.max_tokens,
             device=gen_cfg.device,
         )
+    if gen_cfg.backend == "fake":
+        from sftlab.data.builder.fake_generator import FakeClient
+
+        return FakeClient(pairs_per_chunk, getattr(gen_cfg, "replies", None))
     raise ConfigError(f"generator.backend: '{gen_cfg.backend}' is not one of {', '.join(BACKENDS)}")
+
+
+def make_client(gen_cfg, pairs_per_chunk: int = 3):
+    """The client for ``generator.backend``, recording its replies when ``generator.record_replies`` is set."""
+    if getattr(gen_cfg, "replies", None) and gen_cfg.backend != "fake":
+        raise ConfigError("generator.replies: replaying recorded replies needs generator=fake")
+    client = _backend(gen_cfg, pairs_per_chunk)
+    if getattr(gen_cfg, "record_replies", None):
+        from sftlab.data.builder.fake_generator import RecordingClient
+
+        client = RecordingClient(client, gen_cfg.record_replies)
+    return client
 
 
 def ask(client, messages: list[dict]) -> str:

@@ -65,6 +65,14 @@ PROMPTS: dict[str, Prompt] = {
 }
 
 
+def chunk_text(messages: list[dict]) -> str | None:
+    """The chunk a request built by :meth:`Prompt.messages` asks about (inside the last pair of
+    triple quotes of the user message), or None. Offline generators key their replies on it."""
+    user = [m.get("content", "") for m in messages if m.get("role") == "user"]
+    parts = user[-1].split('"""') if user else []
+    return parts[-2].strip() if len(parts) >= 3 else None
+
+
 def get_prompt(version: str) -> Prompt:
     """The prompt ``version``; a ConfigError lists the known versions."""
     if version not in PROMPTS:

@@ -7,11 +7,16 @@ text) or ``drop``. Import refuses a row it cannot trust: an unknown id, an unkno
 ``keep`` whose text was edited (set ``fix`` to take the edit), a ``fix`` with an empty
 question or answer, and a pairs file with rows missing from the CSV. The reviewed JSONL keeps
 the provenance and adds ``review`` (keep/fix); it is what ``dataset=sri_tax_law`` trains on.
+
+Spreadsheets: the export is UTF-8 with a byte-order mark, so Excel shows accents right. The
+import reads what a spreadsheet saves back: UTF-8 with or without a BOM, UTF-16 ("Unicode
+text"), else Windows-1252; comma-, semicolon- (Excel in a Spanish locale) or tab-separated.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections import Counter
@@ -39,7 +44,7 @@ def _read_pairs(path: str) -> list[dict]:
 def export_csv(pairs_path: str, csv_path: str) -> int:
     """Write the review CSV for ``pairs_path``; returns the number of rows."""
     rows = _read_pairs(pairs_path)
-    with open(csv_path, "w", encoding="utf-8", newline="") as f:
+    with open(csv_path, "w", encoding="utf-8-sig", newline="") as f:  # the BOM: Excel reads UTF-8
         w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         for row in rows:
@@ -49,20 +54,54 @@ def export_csv(pairs_path: str, csv_path: str) -> int:
     return len(rows)
 
 
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """(text, encoding) of a CSV saved by a spreadsheet: UTF-16 or UTF-8 (BOM or not), else Windows-1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "windows-1252"
+    except UnicodeDecodeError:  # the five bytes Windows-1252 leaves undefined
+        return data.decode("latin-1"), "latin-1"
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter that splits ``header`` into the review columns: comma, semicolon or tab."""
+    for delimiter in (",", ";", "\t"):
+        names = {name.strip().lower() for name in next(csv.reader([header], delimiter=delimiter), [])}
+        if {"decision", "id"} <= names:
+            return delimiter
+    return ","
+
+
+def read_review_rows(path: Path) -> tuple[list[str], list[dict]]:
+    """Column names and rows of a review CSV in any common encoding and delimiter."""
+    text, _ = decode_csv(path.read_bytes())
+    header = text.splitlines()[0] if text.strip() else ""
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(header))
+    columns = [name.strip().lower() for name in reader.fieldnames or []]
+    rows = [
+        {name.strip().lower(): value for name, value in row.items() if name is not None} for row in reader
+    ]
+    return columns, rows
+
+
 def import_csv(csv_path: str, pairs_path: str, out_path: str) -> Counter:
     """Apply the reviewed CSV to ``pairs_path`` and write ``out_path``; returns decision counts."""
     originals = {row["id"]: row for row in _read_pairs(pairs_path)}
     p = Path(csv_path)
     if not p.is_file():
         raise DataError(f"review CSV not found: {p}")
-    with open(p, encoding="utf-8-sig", newline="") as f:  # -sig: spreadsheets often add a BOM
-        reader = csv.DictReader(f)
-        missing_cols = [c for c in ("decision", *TEXT_FIELDS, "id") if c not in (reader.fieldnames or [])]
-        if missing_cols:
-            raise DataError(
-                f"{p}: missing column(s) {missing_cols}; export a fresh CSV with: sftlab data review export"
-            )
-        rows = list(reader)
+    columns, rows = read_review_rows(p)
+    missing_cols = [c for c in ("decision", *TEXT_FIELDS, "id") if c not in columns]
+    if missing_cols:
+        raise DataError(
+            f"{p}: missing column(s) {missing_cols} (found: {columns[:8]}); export a fresh CSV with: "
+            "sftlab data review export"
+        )
     out, counts, seen = [], Counter(), set()
     for n, row in enumerate(rows, 2):  # line 1 is the header
         where = f"{p}:{n}"
