@@ -66,7 +66,10 @@ def generated(cache_dir, trained):
     from sftlab.model.pretrained import load_for_inference
 
     _, adapter = trained
-    cfg = compose("chat", [f"paths.cache_dir={cache_dir}", "paths.output_dir=unused", f"generation.max_new_tokens={MAX_NEW}"])
+    cfg = compose(
+        "chat",
+        [f"paths.cache_dir={cache_dir}", "paths.output_dir=unused", f"generation.max_new_tokens={MAX_NEW}"],
+    )
     model, tok = load_for_inference(cfg.model, cfg.quantization, str(adapter))
     gen = OmegaConf.merge(cfg.generation, {"num_attempts": 1})
     (row,) = generate_answers(model, tok, [SuitePrompt("s", "p", "c", [PROMPT], [None])], gen, cfg.model)
@@ -104,7 +107,9 @@ def test_registry_holds_a_version_linked_to_the_run(trained, store):
     assert client.get_run(run_id).data.tags["sftlab.registered_model"] == f"models:/{REGISTERED}/1"
     mlflow.set_tracking_uri(store)
     info = mlflow.models.get_model_info(f"models:/{REGISTERED}/1")
-    assert info.signature.inputs.input_names() == ["prompt"] and info.signature.outputs.input_names() == ["answer"]
+    assert info.signature.inputs.input_names() == ["prompt"] and info.signature.outputs.input_names() == [
+        "answer"
+    ]
     assert info.signature.params.params[0].name == "max_new_tokens"
     assert info.saved_input_example_info is not None and "python_function" in info.flavors
 
@@ -161,7 +166,9 @@ def test_merge_of_the_4bit_trained_adapter_is_within_tolerance(trained, store, c
     assert merge_run.data.metrics["merge/max_abs_logit_diff"] == pytest.approx(check["max_abs_logit_diff"])
 
 
-def test_export_prints_the_vllm_command_and_fails_offline_in_one_line(trained, store, cache_dir, tmp_path, capsys):
+def test_export_prints_the_vllm_command_and_fails_offline_in_one_line(
+    trained, store, cache_dir, tmp_path, capsys
+):
     from sftlab.config.compose import compose
     from sftlab.config.errors import ConfigError
     from sftlab.track.export import main
@@ -176,4 +183,52 @@ def test_export_prints_the_vllm_command_and_fails_offline_in_one_line(trained, s
     assert "\n" not in str(err.value)
     summary = capsys.readouterr().out
     assert f"MLflow run: {run_id}" in summary
-    assert "vllm serve " in summary and "--enable-lora --lora-modules tiny-es=someone/tiny-es --max-lora-rank 8" in summary
+    assert (
+        "vllm serve " in summary
+        and "--enable-lora --lora-modules tiny-es=someone/tiny-es --max-lora-rank 8" in summary
+    )
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_answers_over_http(trained, store, generated):
+    """`mlflow models serve -m models:/<name>/1 --env-manager local` serves the registered version."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{REGISTERED}/1",
+           "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store}
+    # Its own process group: the server's workers are stopped with it.
+    server = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(1)
+        body = {
+            "dataframe_split": {"columns": ["prompt"], "data": [[PROMPT]]},
+            "params": {"max_new_tokens": MAX_NEW},
+        }
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as r:
+            assert json.loads(r.read())["predictions"] == [{"answer": generated}]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

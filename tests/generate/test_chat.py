@@ -22,7 +22,9 @@ def tiny(cache_dir):
 
     register_configs()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("chat", [f"paths.cache_dir={cache_dir}", "paths.output_dir=unused", "quantization=none"])
+        cfg = compose(
+            "chat", [f"paths.cache_dir={cache_dir}", "paths.output_dir=unused", "quantization=none"]
+        )
     model, tok = load_for_inference(cfg.model, cfg.quantization)
     return cfg, model, tok
 
@@ -72,7 +74,13 @@ def test_session_streams_and_equals_generate_answers(tiny, method):
         turns.append(session.reply(question, write=pieces.append))
         streamed.append("".join(pieces))
         writes.append(len(pieces))
-    rows = generate_answers(model, tok, [SuitePrompt("s", "x", "c", ["Hola, ¿quién eres?", "¿Y qué sabes del IVA?"], [None, None])], gen, cfg.model)
+    rows = generate_answers(
+        model,
+        tok,
+        [SuitePrompt("s", "x", "c", ["Hola, ¿quién eres?", "¿Y qué sabes del IVA?"], [None, None])],
+        gen,
+        cfg.model,
+    )
     assert [t["answer"] for t in turns] == [r["answer"] for r in rows]
     assert streamed == [t["answer"] for t in turns]
     if method != "beam":  # token by token as they come (beam search knows its tokens at the end)
@@ -92,11 +100,15 @@ def test_commands_reset_and_exit_from_piped_lines(tiny, tmp_path):
     first, second = out.getvalue().split("unknown command /olvida")[0].splitlines()
     assert first == second  # /reset: the same question starts a fresh, identically seeded conversation
     rows = [json.loads(line) for line in transcript.read_text().splitlines()]
-    assert [r["turn"] for r in rows] == [1, 2] and rows[0]["prompt"] == rows[1]["prompt"] == "[INST] Hola [/INST]"
+    assert [r["turn"] for r in rows] == [1, 2] and rows[0]["prompt"] == rows[1][
+        "prompt"
+    ] == "[INST] Hola [/INST]"
     assert session.history == [("Hola", rows[1]["answer"])]
 
 
-@pytest.mark.parametrize("text", ["¿Cuál es la capital de Ecuador?", 'Di "hola", ¿sí?', "It's", "a\\b\\", "${no}", "x=y, [z]"])
+@pytest.mark.parametrize(
+    "text", ["¿Cuál es la capital de Ecuador?", 'Di "hola", ¿sí?', "It's", "a\\b\\", "${no}", "x=y, [z]"]
+)
 def test_a_prompt_is_taken_as_typed(text):
     """`sftlab chat chat.prompt=<any text>`: the shell drops quotes; the CLI quotes it for Hydra."""
     from sftlab.cli import _quote_free_text

@@ -51,8 +51,13 @@ def test_chat_template_uses_the_tokenizers_own_template(tok):
         "<|im_start|>assistant\n¡Hola! ¿En qué te ayudo?<|im_end|>\n<|im_start|>user\n¿Y el IVA?<|im_end|>\n"
         "<|im_start|>assistant\n"
     )
-    pc = to_prompt_completion({"instruction": "Traduce", "input": "cat", "output": "gato"}, "chat_template", None, chatml)
-    assert pc == {"prompt": "<|im_start|>user\nTraduce\n\ncat<|im_end|>\n<|im_start|>assistant\n", "completion": "gato<|im_end|>\n"}
+    pc = to_prompt_completion(
+        {"instruction": "Traduce", "input": "cat", "output": "gato"}, "chat_template", None, chatml
+    )
+    assert pc == {
+        "prompt": "<|im_start|>user\nTraduce\n\ncat<|im_end|>\n<|im_start|>assistant\n",
+        "completion": "gato<|im_end|>\n",
+    }
 
 
 @pytest.mark.parametrize("fmt", [*FORMATS, "chat_template"])
@@ -60,7 +65,9 @@ def test_training_prompt_is_the_first_chat_turn(tok, fmt):
     """to_prompt_completion's prompt is to_chat_prompt with an empty history, for every format."""
     record = {"instruction": "  Traduce al español ", "input": "the cat ", "output": " el gato "}
     pc = to_prompt_completion(record, fmt, "Responde en español.", tokenizer=tok)
-    assert pc["prompt"] == to_chat_prompt([], "Traduce al español\n\nthe cat", fmt, "Responde en español.", tokenizer=tok)
+    assert pc["prompt"] == to_chat_prompt(
+        [], "Traduce al español\n\nthe cat", fmt, "Responde en español.", tokenizer=tok
+    )
     if fmt == "chat_template":  # the template's own turn ending: TRL adds no second EOS
         assert pc["completion"] == " el gato </s>"
     else:
@@ -89,7 +96,12 @@ def test_chat_template_trains_offline_on_the_tiny_model(compose):
     """model.prompt_format=chat_template builds the training rows with the tiny tokenizer's template."""
     from sftlab.data.loading import build_datasets
 
-    cfg = compose("logger=none", "model.prompt_format=chat_template", "dataset.max_records=8", "dataset.leak_check.suites=[]")
+    cfg = compose(
+        "logger=none",
+        "model.prompt_format=chat_template",
+        "dataset.max_records=8",
+        "dataset.leak_check.suites=[]",
+    )
     train_ds, _ = build_datasets(cfg.dataset, cfg.model)
     row = train_ds[0]
     assert row["prompt"].startswith("[INST] ") and row["prompt"].endswith(" [/INST]")

@@ -27,7 +27,9 @@ def setup(cache_dir, tmp_path_factory):
     register_configs()
     work = tmp_path_factory.mktemp("merge")
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("merge", [f"paths.cache_dir={cache_dir}", f"paths.output_dir={work}", "merge.max_shard_size=1MB"])
+        cfg = compose(
+            "merge", [f"paths.cache_dir={cache_dir}", f"paths.output_dir={work}", "merge.max_shard_size=1MB"]
+        )
     base = load_model(cfg.model, resolve_source(cfg.model), None, "float32")
     torch.manual_seed(0)
     lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
@@ -59,7 +61,9 @@ def test_merged_model_matches_base_plus_adapter(setup):
     out = work / "merged"
     stage, check = merge_adapter(cfg.model, str(adapter), out, cfg.merge)
     publish(stage, out, overwrite=False)
-    print(f"float32 merge: max |logit diff| {check.max_abs_logit_diff:.3g}, top-1 agreement {check.top1_agreement}")
+    print(
+        f"float32 merge: max |logit diff| {check.max_abs_logit_diff:.3g}, top-1 agreement {check.top1_agreement}"
+    )
     assert check.dtype == "float32" and check.tolerance == 1e-3
     assert check.max_abs_logit_diff <= 1e-3 and check.top1_agreement == 1.0
     assert check.probe_prompts == len(cfg.merge.probe_prompts) and check.probe_tokens > 10
@@ -68,7 +72,9 @@ def test_merged_model_matches_base_plus_adapter(setup):
     assert len(shards) > 1 and "model.safetensors.index.json" in files  # 1MB shards
     assert {"config.json", "generation_config.json", "tokenizer.json", "chat_template.jinja"} <= files
     assert json.loads((out / "generation_config.json").read_text())["eos_token_id"] == 2
-    assert not any("lora" in k for k in json.loads((out / "model.safetensors.index.json").read_text())["weight_map"])
+    assert not any(
+        "lora" in k for k in json.loads((out / "model.safetensors.index.json").read_text())["weight_map"]
+    )
     # An independent check on a text the merge never saw: the folder answers like base + adapter.
     ref, ids = _reference_logits(cfg, adapter)
     merged = AutoModelForCausalLM.from_pretrained(str(out), dtype=torch.float32).eval()
@@ -85,7 +91,9 @@ def test_bfloat16_merge_is_within_its_stated_tolerance(setup):
     cfg, adapter, work, _ = setup
     opts = OmegaConf.merge(cfg.merge, {"dtype": "bfloat16"})
     stage, check = merge_adapter(cfg.model, str(adapter), work / "merged-bf16", opts)
-    print(f"bfloat16 merge: max |logit diff| {check.max_abs_logit_diff:.3g}, top-1 agreement {check.top1_agreement}")
+    print(
+        f"bfloat16 merge: max |logit diff| {check.max_abs_logit_diff:.3g}, top-1 agreement {check.top1_agreement}"
+    )
     assert check.tolerance == DEFAULT_TOLERANCE["bfloat16"] and check.max_abs_logit_diff <= check.tolerance
     assert json.loads((stage / "config.json").read_text())["dtype"] == "bfloat16"
 
@@ -96,7 +104,9 @@ def test_a_failed_check_writes_nothing(setup, monkeypatch):
     cfg, adapter, work, _ = setup
     monkeypatch.setattr(merge, "compare", lambda ref, new, mask: (3.5, 0.2))  # as if a module were lost
     out = work / "never"
-    with pytest.raises(ConfigError, match=r"differ from base \+ adapter by 3.5 > merge.tolerance=0.001.*nothing was written"):
+    with pytest.raises(
+        ConfigError, match=r"differ from base \+ adapter by 3.5 > merge.tolerance=0.001.*nothing was written"
+    ):
         merge.merge_adapter(cfg.model, str(adapter), out, cfg.merge)
     assert not out.exists() and not merge.staging_dir(out).exists()
 

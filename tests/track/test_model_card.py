@@ -30,7 +30,9 @@ METRICS = {
 
 
 def _card(**overrides):
-    run = RunFacts(RUN, "study", safe_uri("http://user:secret@mlflow:5000"), METRICS, {"data_hash": "ab" * 32}, CONFIG)
+    run = RunFacts(
+        RUN, "study", safe_uri("http://user:secret@mlflow:5000"), METRICS, {"data_hash": "ab" * 32}, CONFIG
+    )
     kwargs = dict(kind="adapter", meta={"quantization": "nf4"}, adapter_config=ADAPTER_CONFIG, config=None, run=run,
                   location="/models/es-lora")  # fmt: skip
     return build_card(**{**kwargs, **overrides})
@@ -55,7 +57,10 @@ def test_card_front_matter_and_facts_without_placeholders():
 
 def test_card_says_what_was_not_recorded():
     """Trained with logger=none: no run, no scores; the card says so instead of inventing."""
-    card = _card(run=None, config={"model": {"name": "tiny_llama", "name_or_path": "/cache/tiny", "build": {"seed": 0}}})
+    card = _card(
+        run=None,
+        config={"model": {"name": "tiny_llama", "name_or_path": "/cache/tiny", "build": {"seed": 0}}},
+    )
     text = str(card)
     assert "base_model" not in card.data.to_dict() and "license" not in card.data.to_dict()
     assert "No benchmark score was recorded (trained with `logger=none`)" in text
@@ -68,18 +73,26 @@ def test_merged_card_has_the_check_figure():
              "probe_prompts": 3, "probe_tokens": 31}  # fmt: skip
     card = _card(kind="merged", merge=merge)
     data = card.data.to_dict()
-    assert data["library_name"] == "transformers" and data["base_model_relation"] == "merge" and "merge" in data["tags"]
+    assert (
+        data["library_name"] == "transformers"
+        and data["base_model_relation"] == "merge"
+        and "merge" in data["tags"]
+    )
     assert "by at most\n**0.0781** (tolerance 1.0)" in str(card) and "93.5%" in str(card)
     assert "merged into the unquantized base in bfloat16" in str(card)
 
 
-@pytest.mark.parametrize(("r", "flag"), [(4, 8), (16, 16), (17, 32), (256, 256), (300, 320), (512, 512), (513, None)])
+@pytest.mark.parametrize(
+    ("r", "flag"), [(4, 8), (16, 16), (17, 32), (256, 256), (300, 320), (512, 512), (513, None)]
+)
 def test_vllm_max_lora_rank_is_the_smallest_accepted(r, flag):
     assert lora_rank_flag(r) == flag
 
 
 def test_vllm_command_for_the_studys_rank():
-    advice = advise(ADAPTER_CONFIG, "meta-llama/Llama-2-7b-chat-hf", "LlamaForCausalLM", "es-lora", "/models/es lora")
+    advice = advise(
+        ADAPTER_CONFIG, "meta-llama/Llama-2-7b-chat-hf", "LlamaForCausalLM", "es-lora", "/models/es lora"
+    )
     assert advice.servable
     assert advice.command == (
         "vllm serve meta-llama/Llama-2-7b-chat-hf --enable-lora "
@@ -87,7 +100,7 @@ def test_vllm_command_for_the_studys_rank():
     )
     assert any("default --max-lora-rank is 16" in line for line in advice.lines)
     odd = advise(ADAPTER_CONFIG, "base", "LlamaForCausalLM", "x", "/a=b")  # vLLM reads it as JSON then
-    assert "--lora-modules '{\"name\": \"x\", \"path\": \"/a=b\"}'" in odd.command
+    assert '--lora-modules \'{"name": "x", "path": "/a=b"}\'' in odd.command
 
 
 def test_vllm_refuses_falcon_and_huge_ranks():
@@ -100,7 +113,9 @@ def test_vllm_refuses_falcon_and_huge_ranks():
 def _hub(repo="me/es-lora"):
     from omegaconf import OmegaConf
 
-    return OmegaConf.create({"repo_id": repo, "private": True, "token_env": "SFTLAB_TEST_HF_TOKEN", "revision": None})
+    return OmegaConf.create(
+        {"repo_id": repo, "private": True, "token_env": "SFTLAB_TEST_HF_TOKEN", "revision": None}
+    )
 
 
 def test_push_offline_fails_in_one_line(tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """Push a folder to the Hugging Face Hub with huggingface_hub, failing in one line.
 
 The token comes from the environment variable named by ``hub.token_env`` (``HF_TOKEN``), else
-from ``huggingface-cli login``; it is never printed: every message that leaves here has it
+from ``hf auth login``; it is never printed: every message that leaves here has it
 removed. Offline (``HF_HUB_OFFLINE=1``) nothing is attempted and the message says so.
 """
 
@@ -50,7 +50,7 @@ def push_folder(folder: Path, hub_cfg, commit_message: str) -> str:
     except HfHubHTTPError as e:
         status = getattr(getattr(e, "response", None), "status_code", None)
         if status in (401, 403):
-            hint = f"set {hub_cfg.token_env} to a token with write access (or huggingface-cli login)"
+            hint = f"set {hub_cfg.token_env} to a token with write access (or hf auth login)"
         else:
             hint = "check hub.repo_id"
         first = _scrub(str(e).splitlines()[0], token)[:160]
