@@ -166,23 +166,22 @@ def test_merge_of_the_4bit_trained_adapter_is_within_tolerance(trained, store, c
     assert merge_run.data.metrics["merge/max_abs_logit_diff"] == pytest.approx(check["max_abs_logit_diff"])
 
 
-def test_export_prints_the_vllm_command_and_fails_offline_in_one_line(
-    trained, store, cache_dir, tmp_path, capsys
-):
+def test_export_prints_the_vllm_command_and_fails_offline_in_one_line(trained, cache_dir, tmp_path, capsys):
     from sftlab.config.compose import compose
     from sftlab.config.errors import ConfigError
     from sftlab.track.export import main
 
     run_id, adapter = trained
-    cfg = compose("export", [
-        f"adapter={adapter}", "hub.repo_id=someone/tiny-es", f"logger.tracking_uri={store}",
+    elsewhere = tmp_path / "mlflow.db"  # the command's default store is not the training's:
+    cfg = compose("export", [  # the run is found through the store the adapter folder recorded
+        f"adapter={adapter}", "hub.repo_id=someone/tiny-es", f"logger.tracking_uri=sqlite:///{elsewhere}",
         f"paths.cache_dir={cache_dir}", f"paths.output_dir={tmp_path}",
     ])  # fmt: skip
     with pytest.raises(ConfigError, match=r"^hub.repo_id: offline \(HF_HUB_OFFLINE=1\), cannot push") as err:
         main(cfg)
     assert "\n" not in str(err.value)
     summary = capsys.readouterr().out
-    assert f"MLflow run: {run_id}" in summary
+    assert f"MLflow run: {run_id}" in summary and not elsewhere.exists()  # no empty store left behind
     assert (
         "vllm serve " in summary
         and "--enable-lora --lora-modules tiny-es=someone/tiny-es --max-lora-rank 8" in summary

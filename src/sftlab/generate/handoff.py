@@ -102,7 +102,7 @@ def merge_main(cfg: DictConfig) -> str:
     from sftlab.generate.serving import register
     from sftlab.model.merge import check_fits, estimate, merge_adapter, merge_dtype, publish, write_record
     from sftlab.track.adapter_source import with_adapter
-    from sftlab.track.model_card import build_card, read_json, run_facts, save_card
+    from sftlab.track.model_card import build_card, find_run, read_json, save_card
     from sftlab.track.registry import check_target
     from sftlab.track.tracker import closes_run, flatten, git_commit, make_tracker
 
@@ -130,7 +130,7 @@ def merge_main(cfg: DictConfig) -> str:
                   flatten(OmegaConf.to_container(cfg, resolve=True)), tags)  # fmt: skip
     with closes_run(tracker):
         stage, check = merge_adapter(cfg.model, source.path, out, cfg.merge)
-        run = run_facts(uri, training_run)
+        run = find_run(training_run, uri, source.meta.get("tracking_uri"))
         try:
             provenance = {
                 "adapter": source.path,

@@ -32,7 +32,7 @@ def main(cfg: DictConfig) -> str:
     """Write the card, print the summary, push when ``hub.repo_id`` is set; returns the summary."""
     from sftlab.track.adapter_source import with_adapter
     from sftlab.track.hub import push_folder
-    from sftlab.track.model_card import build_card, read_json, run_facts, save_card
+    from sftlab.track.model_card import build_card, find_run, read_json, save_card
     from sftlab.track.vllm import advise, architecture
 
     if not cfg.adapter:
@@ -42,7 +42,7 @@ def main(cfg: DictConfig) -> str:
     adapter = Path(source.path)
     run_id = source.run_id or source.meta.get("run_id")
     uri = cfg.logger.tracking_uri if cfg.logger.backend == "mlflow" else None
-    run = run_facts(uri, run_id)
+    run = find_run(run_id, uri, source.meta.get("tracking_uri"))
     config = _training_config(run, adapter)
     model = dict((config or {}).get("model") or OmegaConf.to_container(cfg.model, resolve=True))
     adapter_config = read_json(adapter / "adapter_config.json")

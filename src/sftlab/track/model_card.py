@@ -61,9 +61,12 @@ def run_facts(tracking_uri: str | None, run_id: str | None) -> RunFacts | None:
         return None
     import yaml
 
-    from sftlab.track.tracker import mlflow_client
+    from sftlab.track.tracker import check_tracking_uri, mlflow_client
 
+    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri[len("sqlite:///") :]).is_file():
+        return None  # opening it would create an empty store
     try:
+        check_tracking_uri(tracking_uri, timeout_s=5.0)  # a server that does not answer: fail fast
         client = mlflow_client(tracking_uri)
         run = client.get_run(run_id)
         experiment = client.get_experiment(run.info.experiment_id).name
@@ -81,6 +84,16 @@ def run_facts(tracking_uri: str | None, run_id: str | None) -> RunFacts | None:
     return RunFacts(
         run_id, experiment, safe_uri(tracking_uri), dict(run.data.metrics), dict(run.data.tags), config
     )
+
+
+def find_run(run_id: str | None, *uris: str | None) -> RunFacts | None:
+    """The run's record from the first of ``uris`` that has it (e.g. the command's store, then the
+    store the adapter folder recorded)."""
+    for uri in dict.fromkeys(u for u in uris if u):
+        facts = run_facts(uri, run_id)
+        if facts is not None:
+            return facts
+    return None
 
 
 def hub_id(model_cfg: dict) -> str | None:
