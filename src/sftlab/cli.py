@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import sys
 from dataclasses import dataclass
 
@@ -62,6 +63,12 @@ COMMANDS: tuple[Command, ...] = (
             "estimate", "sftlab.memory.estimate_cli:main", kind="compose"),
     Command("bench", "training throughput and peak memory: sftlab vs plain TRL, packing on vs off",
             "bench", "sftlab.memory.benchmark:main", kind="compose"),
+    Command("chat", "talk to a trained adapter (or a base model), answers streamed as they come",
+            "chat", "sftlab.generate.chat:main"),
+    Command("merge", "merge an adapter into its base: safetensors shards, logits check, model card",
+            "merge", "sftlab.generate.handoff:merge_main"),
+    Command("export", "model card, vLLM serve command, push to the Hugging Face Hub",
+            "export", "sftlab.track.export:main"),
 )  # fmt: skip
 
 _BY_WORDS = {c.words: c for c in COMMANDS}
@@ -108,7 +115,35 @@ def _data_build_task(cfg):
     return _run_target(_BY_WORDS["data build"].target, cfg)
 
 
+def _chat_task(cfg):
+    return _run_target(_BY_WORDS["chat"].target, cfg)
+
+
+def _merge_task(cfg):
+    return _run_target(_BY_WORDS["merge"].target, cfg)
+
+
+def _export_task(cfg):
+    return _run_target(_BY_WORDS["export"].target, cfg)
+
+
 _TASKS = {"train": _train_task, "eval": _eval_task, "judge": _judge_task, "data build": _data_build_task}
+_TASKS.update(chat=_chat_task, merge=_merge_task, export=_export_task)
+
+
+# Keys whose value is free text (a chat prompt): quoted for Hydra's override grammar, so that
+# `sftlab chat chat.prompt="¿Qué es el RUC?"` works as typed (the shell drops the quotes).
+_FREE_TEXT_KEYS = ("chat.prompt=",)
+
+
+def _quote_free_text(arg: str) -> str:
+    key = next((k for k in _FREE_TEXT_KEYS if arg.startswith(k)), None)
+    value = arg[len(key) :] if key else ""
+    if not key or (len(value) >= 2 and value[0] == value[-1] and value[0] in "'\""):
+        return arg  # not free text, or quoted by the user already
+    value = value.replace("${", "\\${")  # literal text, not an OmegaConf interpolation
+    value = re.sub(r"(\\*)('|$)", lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), value)
+    return f"{key}'{value}'"
 
 
 def _run_app(cmd: Command, args: list[str]) -> int:
@@ -118,7 +153,7 @@ def _run_app(cmd: Command, args: list[str]) -> int:
 
     register_configs()
     # Hydra reads the overrides from sys.argv; argv[0] names the command in its own messages.
-    sys.argv = [f"sftlab {cmd.words}", *args]
+    sys.argv = [f"sftlab {cmd.words}", *map(_quote_free_text, args)]
     hydra.main(config_path=str(CONF_DIR), config_name=cmd.config, version_base="1.3")(_TASKS[cmd.words])()
     return 0
 

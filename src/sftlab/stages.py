@@ -16,10 +16,11 @@ log = logging.getLogger(__name__)
 def _stages() -> list[Callable]:
     """The post-training stages, imported lazily so ``train.py`` starts fast."""
     from sftlab.evaluation.stage import eval_stage  # Belebele via lm-eval (off with eval=none)
+    from sftlab.generate.handoff import handoff_stage  # model card; registry with logger.register_model
     from sftlab.judge.stage import judge_stage  # generation + rubric judging (off unless judge != none)
 
-    # Evaluation before judging, as in DESIGN.md's run flow.
-    return [eval_stage, judge_stage]
+    # Evaluation before judging, as in DESIGN.md's run flow; the model card last, to hold both.
+    return [eval_stage, judge_stage, handoff_stage]
 
 
 def run_stages(cfg, tracker, result) -> None:

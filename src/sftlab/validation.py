@@ -62,6 +62,9 @@ def check_values(cfg) -> None:
         raise ConfigError(
             "logger.tracking_uri is empty; set it (e.g. sqlite:///mlflow.db) or use logger=none"
         )
+    from sftlab.track.registry import check_target
+
+    check_target(cfg.logger)  # logger.register_model needs MLflow
 
 
 def check_lora_targets(cfg) -> list[str]:

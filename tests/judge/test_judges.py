@@ -226,15 +226,20 @@ def test_bad_prompt_template_names_the_key(compose):
         judge_messages(cfg.judge.rubric, _rows_for(["x"])[0])
 
 
-def test_hf_local_judge_records_unparseable_replies_as_missing(compose):
+def test_hf_local_judge_records_unparseable_replies_as_missing(compose, tmp_path):
     """A tiny random model cannot produce the JSON: every ask fails, the score stays missing."""
+    import shutil
+
     from sftlab.judge.judges import build_judge, grade_rows
     from sftlab.model.loading import resolve_source
 
     cfg = compose("quantization=none")
     folder = resolve_source(cfg.model)
+    bare = tmp_path / "no_template"  # the tiny tokenizer ships LLaMA-2's template; a copy without it
+    shutil.copytree(folder, bare)
+    (bare / "chat_template.jinja").unlink()
     with pytest.raises(ConfigError, match="judge.prompt_format"):
-        build_judge(compose("judge=hf_local", f"judge.model={folder}").judge)  # no chat template
+        build_judge(compose("judge=hf_local", f"judge.model={bare}").judge)  # no chat template
     cfg = compose(
         "judge=hf_local",
         f"judge.model={folder}",

@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from sftlab.config.build_schema import BuildConfig
 from sftlab.config.commands_schema import SCHEMAS
+from sftlab.config.handoff_schema import SCHEMAS as HANDOFF_SCHEMAS
 from sftlab.config.paths import asset_path, default_cache_dir
 from sftlab.config.schema import JudgeRunConfig, RunConfig
 
@@ -44,4 +45,6 @@ def register_configs() -> None:
     cs.store(name="data_build_schema", node=BuildConfig)
     for name, (node, package) in SCHEMAS.items():
         cs.store(name=name, node=node, package=package)
+    for name, node in HANDOFF_SCHEMAS.items():  # chat, merge, export
+        cs.store(name=name, node=node)
     _registered = True

@@ -43,6 +43,7 @@ class ModelConfig:
     architecture_config: str | None = None  # shipped config.json used for offline checks
     trust_remote_code: bool = False
     build: TinyBuildConfig | None = None
+    license: str | None = None  # the base model's licence (model card); null: read from its card
 
 
 @dataclass
@@ -86,6 +87,7 @@ class DatasetConfig:
     min_tokens: int | None = None  # drop records shorter than this (prompt + answer tokens)
     max_tokens: int | None = None  # drop records longer than this instead of truncating them
     leak_check: LeakCheckConfig = field(default_factory=LeakCheckConfig)
+    language: list[str] = field(default_factory=list)  # ISO 639-1 codes of the text (model card)
 
 
 @dataclass
@@ -192,6 +194,7 @@ class LoggerConfig:
     run_name: str | None = None
     log_adapter: bool = True
     connect_timeout_s: float = 5.0
+    register_model: str | None = None  # MLflow Model Registry name: each trained adapter becomes a version
 
 
 @dataclass

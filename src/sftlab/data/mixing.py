@@ -103,7 +103,7 @@ def token_lengths(records: list[dict], tokenizer, model_cfg) -> list[int]:
 
     texts = []
     for rec in records:
-        pc = to_prompt_completion(rec, model_cfg.prompt_format, model_cfg.system_prompt)
+        pc = to_prompt_completion(rec, model_cfg.prompt_format, model_cfg.system_prompt, tokenizer=tokenizer)
         texts.append(pc["prompt"] + pc["completion"])
     if not texts:
         return []

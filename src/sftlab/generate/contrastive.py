@@ -38,11 +38,13 @@ def contrastive_search(
     max_new_tokens: int,
     eos_token_ids: Iterable[int] = (),
     progress=None,
+    on_token=None,
 ) -> list[int]:
     """Decode with contrastive search; returns the new token ids (ending with EOS if one was chosen).
 
     ``input_ids`` is one sequence, shape ``(1, L)``. Stops after ``max_new_tokens`` or on a token
-    in ``eos_token_ids``. ``progress`` (optional) is called once per generated token.
+    in ``eos_token_ids``. ``progress`` (optional) is called once per generated token;
+    ``on_token(token_id)`` (optional) gets each token as soon as it is chosen (streaming).
     """
     if input_ids.dim() != 2 or input_ids.shape[0] != 1:
         raise ValueError(
@@ -79,6 +81,8 @@ def contrastive_search(
         context = torch.cat([context, cand_hidden[best : best + 1]], dim=0)
         logits = step.logits[best, -1].float()
         new_tokens.append(token)
+        if on_token is not None:
+            on_token(token)
         if progress is not None:
             progress()
         if token in eos:

@@ -83,8 +83,14 @@ def eos_token_ids(model, tokenizer) -> list[int]:
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
-def generate_ids(model, input_ids, gen, eos_ids: list[int], tokenizer=None, hf_config=None) -> list[int]:
-    """New token ids for one prompt (shape ``(1, L)``) under ``gen.method``."""
+def generate_ids(
+    model, input_ids, gen, eos_ids: list[int], tokenizer=None, hf_config=None, on_token=None
+) -> list[int]:
+    """New token ids for one prompt (shape ``(1, L)``) under ``gen.method``.
+
+    ``on_token(token_id)`` (optional) receives every new token as it is produced (streaming);
+    beam search only knows its tokens at the end, so they arrive all at once.
+    """
     import torch
 
     if gen.method == "contrastive":
@@ -97,13 +103,26 @@ def generate_ids(model, input_ids, gen, eos_ids: list[int], tokenizer=None, hf_c
             penalty_alpha=gen.penalty_alpha,
             max_new_tokens=gen.max_new_tokens,
             eos_token_ids=eos_ids,
+            on_token=on_token,
         )
     hf_config = hf_config or hf_generation_config(gen, tokenizer, eos_ids)
+    streamer = None
+    if on_token is not None and gen.method != "beam":  # transformers refuses a streamer for beams
+        from sftlab.generate.streaming import TokenCallbackStreamer
+
+        streamer = TokenCallbackStreamer(on_token)
     with torch.no_grad():
         out = model.generate(
-            input_ids=input_ids, attention_mask=torch.ones_like(input_ids), generation_config=hf_config
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            generation_config=hf_config,
+            streamer=streamer,
         )
-    return out[0, input_ids.shape[1] :].tolist()
+    new = out[0, input_ids.shape[1] :].tolist()
+    if on_token is not None and streamer is None:
+        for token in new:
+            on_token(token)
+    return new
 
 
 def _decode(tokenizer, ids: list[int], eos_ids: list[int]) -> str:
@@ -156,6 +175,7 @@ def generate_answers(model, tokenizer, prompts: list[SuitePrompt], gen, model_cf
                             model_cfg.system_prompt,
                             tokenizer.bos_token,
                             tokenizer.eos_token,
+                            tokenizer=tokenizer,
                         )
                         input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)
                         started = time.perf_counter()

@@ -123,9 +123,15 @@ class HFLocalJudge:
 
     def _prompt(self, messages: list[dict]) -> str:
         if self.cfg.prompt_format:
-            from sftlab.generate.prompt_formats import FORMATS
+            from sftlab.generate.prompt_formats import to_chat_prompt
 
-            return FORMATS[self.cfg.prompt_format](messages[1]["content"], messages[0]["content"])
+            return to_chat_prompt(
+                [],
+                messages[1]["content"],
+                self.cfg.prompt_format,
+                messages[0]["content"],
+                tokenizer=self.client.tokenizer,
+            )
         return self.client.render(messages)
 
     def grade(self, rubric_cfg, row: dict) -> dict:

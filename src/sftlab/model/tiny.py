@@ -8,6 +8,7 @@ hub model (``from_pretrained`` + ``BitsAndBytesConfig``). Nothing is downloaded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 TOKENIZER_DIR = ASSETS_DIR / "tokenizer"
 CONFIG_DIR = ASSETS_DIR / "model_configs"
 _MARKER = "sftlab_build.json"
+
+
+def _file_hash(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
 
 
 def shipped_config_dict(name: str) -> dict:
@@ -72,10 +77,19 @@ def ensure_tiny_model(model_cfg) -> str:
         "overrides": dict(build_cfg.overrides),
         "seed": build_cfg.seed,
         "tokenizer": (TOKENIZER_DIR / "tokenizer.json").stat().st_size,
+        # A folder built before the tokenizer had its chat template is rebuilt (same weights).
+        "chat_template": _file_hash(TOKENIZER_DIR / "chat_template.jinja"),
     }
     marker = target / _MARKER
     if marker.is_file() and json.loads(marker.read_text()) == spec:
         return str(target)
+    if target.is_dir() and any(target.iterdir()) and not marker.is_file():
+        from sftlab.config.errors import ConfigError
+
+        # e.g. a merged model: rebuilding here would delete it
+        raise ConfigError(
+            f"model.name_or_path: {target} holds a model sftlab did not build; add model.build=null to load it as is"
+        )
 
     log.info("Building tiny model %s in %s", model_cfg.name, target)
     tokenizer = AutoTokenizer.from_pretrained(str(TOKENIZER_DIR))
