@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sftlab.config.errors import TrackingError
+from sftlab.track.metric_names import EVAL_LOSS, FINAL_LOSS, LOSS
+from sftlab.track.naming import OVERRIDES_TAG
 from sftlab.track.sweep_info import read_sweep_info
 from sftlab.track.tables import rows_to_csv, rows_to_markdown
 from sftlab.track.tracker import mlflow_client
@@ -95,10 +97,18 @@ def collect_runs(client, experiment_id: str, parent_run_id: str | None = None) -
     return runs
 
 
+def _overrides_of(run) -> str:
+    """The run's command-line overrides (tag), or its name for runs recorded before the tag."""
+    tags = run.data.tags
+    if OVERRIDES_TAG in tags:
+        return tags[OVERRIDES_TAG] or f"model={tags.get('model', run.info.run_id[:8])}"
+    return run.info.run_name or run.info.run_id[:8]
+
+
 def short_labels(runs) -> dict[str, str]:
     """Run names without the ``key=value`` parts every run shares, nor ``model=`` (shown beside
     every label): ``lora.r=8,model=x,training.max_steps=2`` -> ``lora.r=8``."""
-    parts = {r.info.run_id: (r.info.run_name or r.info.run_id[:8]).split(",") for r in runs}
+    parts = {r.info.run_id: _overrides_of(r).split(",") for r in runs}
     common = set.intersection(*(set(p) for p in parts.values())) if parts else set()
     labels = {}
     for run_id, pieces in parts.items():
@@ -182,7 +192,7 @@ def plot_loss_curves(client, runs, labels: dict, path: Path) -> Path | None:
     """One panel per model, each run's ``loss`` history overlaid."""
     by_model: dict[str, list] = {}
     for run in runs:
-        history = client.get_metric_history(run.info.run_id, "loss")
+        history = client.get_metric_history(run.info.run_id, LOSS)
         if history:
             by_model.setdefault(run.data.tags.get("model", "?"), []).append((run, history))
     if not by_model:
@@ -279,8 +289,8 @@ def write_report(
                 "status": run.info.status,
                 "lora.r": p.get("lora.r", ""),
                 "learning_rate": p.get("training.learning_rate", ""),
-                "final_loss": _fmt(m.get("final_loss")),
-                "eval_loss": _fmt(m.get("eval_loss")),
+                "final_loss": _fmt(m.get(FINAL_LOSS)),
+                "eval_loss": _fmt(m.get(EVAL_LOSS)),
                 "run_id": run.info.run_id,
             }
         )
