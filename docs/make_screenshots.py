@@ -57,7 +57,7 @@ def fill_store(uri: str, work: Path) -> None:
         *SWEEP,
         f"logger.tracking_uri={uri}",
         f"logger.experiment_name={EXPERIMENT}",
-        f"hydra.sweep.dir={work / 'multirun'}",
+        f"hydra.sweep.dir={work / 'multirun' / time.strftime('%H-%M-%S')}",  # as Hydra's default
     ]
     print("training:", " ".join(cmd[1:]), flush=True)
     subprocess.run(cmd, cwd=work, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
@@ -127,6 +127,29 @@ def _idle(page) -> None:
     time.sleep(3)
 
 
+def _unfold_runs_table(page) -> None:
+    """Show the sweep's child runs, every dataset of a run, and the whole run names.
+
+    These are clicks a person makes; the selectors are MLflow 3.17's and each step is skipped
+    when a later UI lays the table out differently.
+    """
+    children = page.locator('[data-component-id$="runnamecellrenderer.tsx_46"]')  # the parent's "+"
+    for i in range(children.count()):
+        children.nth(i).click()
+    datasets = page.get_by_role("button", name="Expand rows")  # all inputs, not the first
+    if datasets.count():
+        datasets.first.click()
+    header = page.locator('.ag-header-cell[col-id="attributes.`Run Name`"]')
+    if header.count():  # widen the name column (drag its right edge): sftlab's names are longer
+        box = header.first.bounding_box()
+        x, y = box["x"] + box["width"] - 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 230, y, steps=10)
+        page.mouse.up()
+    _idle(page)
+
+
 def shrink(path: Path) -> None:
     """Palette PNG (256 colours): screenshots of flat UI lose nothing visible, and a third of the bytes."""
     from PIL import Image
@@ -155,10 +178,7 @@ def shoot(url: str, uri: str) -> list[Path]:
 
         page.goto(f"{url}/#/experiments/{exp.experiment_id}/runs{view}", timeout=180_000)
         _settle(page, parent[0].info.run_name if parent else best.info.run_name)
-        expand = page.get_by_role("button", name="Expand")  # the sweep's children, if folded
-        if expand.count():
-            expand.first.click()
-            time.sleep(2)
+        _unfold_runs_table(page)
         shots.append(OUT / "runs.png")
         page.screenshot(path=str(shots[-1]))
 

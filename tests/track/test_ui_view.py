@@ -95,7 +95,7 @@ def test_description_is_a_result_card(fresh_run):
     assert "| **Data** | `sample_es`: 304 train / 16 held-out records" in card
     assert f"{m['train/final_loss']:.3f}" in card and f"eval loss {m['train/eval_loss']:.3f}" in card
     assert (
-        f"| **belebele acc** | base {m['belebele/base_acc']:.3f} → adapter **{m['belebele/acc']:.3f}**"
+        f"| **belebele\u00a0acc** | base {m['belebele/base_acc']:.3f} → adapter **{m['belebele/acc']:.3f}**"
         in card
     )
     base = f"#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}/artifacts"

@@ -127,6 +127,8 @@ def evaluate_and_log(
             summary.base, summary.base_source, summary.base_reused = metrics, run_id, True
             if ev.log_samples:  # the base's answers, from the run that computed them
                 base_rows = base_rows_of(uri, run_id, prefix)
+            if not has_adapter:
+                _log_eval_input(tracker, spec, ev, {})
         else:
             log.info("Evaluating %s on the base model (adapter disabled)", spec.task)
             no_adapter = model.disable_adapter() if has_adapter else contextlib.nullcontext()

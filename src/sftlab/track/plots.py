@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 
@@ -89,7 +90,7 @@ def base_vs_adapter(metrics: dict[str, float], path: str | Path, title: str = ""
     ax.set_xticks(xs, [f"{r['task']}\n{r['metric']}" for r in rows], fontsize=9)
     ax.set_ylim(0, top * 1.35 + 0.08)
     ax.set_ylabel("score")
-    ax.set_title(title or "base vs adapter", fontsize=10)
+    ax.set_title(textwrap.fill(f"{title}: base vs adapter" if title else "base vs adapter", 60), fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

@@ -75,11 +75,11 @@ def _result_rows(m: dict, t: dict) -> list[tuple[str, str]]:
             ci = f", paired 95% CI [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
         delta = r["adapter"] - r["base"]
         text = f"base {_num(r['base'])} → adapter **{_num(r['adapter'])}** (Δ {delta:+.3f}{ci}){reused}"
-        rows.append((f"{r['task']} {r['metric']}", text))
+        rows.append((f"{r['task']}\u00a0{r['metric']}", text))  # no break inside the label
     paired = {r["task"] for r in pairs}
     for key in sorted(k for k in m if k.endswith("/acc") and k.count("/") == 1):
         if key.split("/")[0] not in paired:  # evaluated without the base (eval.evaluate_base=false)
-            rows.append((key.replace("/", " "), f"adapter **{_num(m[key])}**"))
+            rows.append((key.replace("/", "\u00a0"), f"adapter **{_num(m[key])}**"))
     for prefix, label in (("judge/", "Judge"), ("human/", "People")):
         means = {
             k[len(prefix) : -len("/mean")]: v
@@ -144,7 +144,7 @@ def card_markdown(run, artifacts: dict[str, int | None], adapter_bytes: int | No
     if links:
         rows.append(("Artifacts", " · ".join(links)))
     if t.get(OVERRIDES_TAG):
-        rows.append(("Overrides", f"`{t[OVERRIDES_TAG]}`"))
+        rows.append(("Overrides", t[OVERRIDES_TAG].replace(",", ", ")))  # wraps in the page
 
     lines = ["| | |", "|---|---|"] + [f"| **{k}** | {v.replace('|', '/')} |" for k, v in rows]
     if CHART in artifacts:
