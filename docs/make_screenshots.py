@@ -12,7 +12,8 @@ and writes two PNGs:
 
 Needs Playwright (``pip install -e ".[docs]"``) and a Chromium: Debian's ``apt-get install
 chromium``, or ``SFTLAB_CHROMIUM=/path/to/chrome``. Nothing is downloaded (Playwright's own
-browser download is not used). About 10 minutes on 2 busy CPU cores, mostly training.
+browser download is not used). It took 19 minutes on a shared, heavily loaded 2-core machine,
+almost all of it training and evaluating.
 
   python docs/make_screenshots.py --keep            # keep the store, print its folder
   python docs/make_screenshots.py --store sqlite:////tmp/x/mlflow.db   # shoot an existing store

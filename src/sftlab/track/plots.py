@@ -23,7 +23,7 @@ def loss_curve(log_history: list[dict], path: str | Path, title: str = "") -> Pa
         ax.plot([s for s, _ in evals], [v for _, v in evals], marker="s", linestyle="--", label="eval loss")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.set_title(title or "training loss")
+    ax.set_title(textwrap.fill(title or "training loss", 60), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
