@@ -6,7 +6,7 @@ PYTEST = $(PYTHON) -m pytest
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: install test test-slow test-gpu test-all train sweep report ui lint format clean bench-eval bench estimate
+.PHONY: install test test-slow test-gpu test-all train sweep report ui lint format clean bench-eval bench estimate screenshots
 
 install:
 	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
@@ -51,6 +51,9 @@ estimate:
 
 ui:
 	$(PYTHON) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
+
+screenshots:  # docs/ui/*.png from a fresh store (needs the docs extra and a Chromium)
+	$(PYTHON) docs/make_screenshots.py
 
 lint:
 	$(PYTHON) -m ruff check src tests benchmarks *.py

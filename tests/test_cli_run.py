@@ -32,18 +32,25 @@ def test_train_records_a_complete_mlflow_run(train_cli, mlflow_client, runs_of, 
     assert len(tags["config_hash"]) == 16 and tags["git_commit"]
     assert "bf16" in tags["precision_note"]
 
-    history = mlflow_client.get_metric_history(run.info.run_id, "loss")
+    history = mlflow_client.get_metric_history(run.info.run_id, "train/loss")
     assert [m.step for m in history] == [2, 4, 6, 8, 10, 12]
-    assert {"learning_rate", "grad_norm", "final_loss", "eval_loss"} <= set(run.data.metrics)
-    assert run.data.metrics["final_loss"] == history[-1].value
+    m = run.data.metrics
+    assert {"train/learning_rate", "train/grad_norm", "train/final_loss", "train/eval_loss"} <= set(m)
+    assert m["train/final_loss"] == history[-1].value
+    first = mlflow_client.get_metric_history(run.info.run_id, "train/first_loss")
+    assert [(p.step, p.value) for p in first] == [(0, history[0].value)]  # where the curve starts
+    # Results, training, data and memory estimate each under their prefix; no double underscore.
+    assert all(k.split("/")[0] in {"belebele", "train", "data", "preflight"} for k in m), sorted(m)
+    assert not [k for k in m if "__" in k]
 
     artifacts = {a.path for a in mlflow_client.list_artifacts(run.info.run_id)}
     assert {"config.yaml", "adapter", "plots"} <= artifacts
     adapter_files = {Path(a.path).name for a in mlflow_client.list_artifacts(run.info.run_id, "adapter")}
     assert {"adapter_model.safetensors", "adapter_config.json", "tokenizer.json"} <= adapter_files
-    assert [a.path for a in mlflow_client.list_artifacts(run.info.run_id, "plots")] == [
-        "plots/loss_curve.png"
-    ]
+    assert {a.path for a in mlflow_client.list_artifacts(run.info.run_id, "plots")} == {
+        "plots/loss_curve.png",
+        "plots/base_vs_adapter.png",
+    }
     local = mlflow_client.download_artifacts(run.info.run_id, "plots/loss_curve.png", str(tmp_path))
     assert Path(local).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -65,7 +72,7 @@ def test_ctrl_c_marks_the_run_killed(cache_dir, mlflow_uri, runs_of, tmp_path):
         deadline = time.time() + 240
         while time.time() < deadline:
             runs = runs_of(exp)
-            if runs and "loss" in runs[0].data.metrics:  # training has started
+            if runs and "train/loss" in runs[0].data.metrics:  # training has started
                 break
             assert proc.poll() is None, proc.stderr.read()[-2000:]
             time.sleep(1)

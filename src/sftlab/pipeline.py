@@ -19,8 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 from sftlab.config.runtime import is_main_process
 from sftlab.stages import run_stages
 from sftlab.sweep.jobs import child_tags, skip_if_done
-from sftlab.track.naming import run_name
-from sftlab.track.tracker import closes_run, config_hash, flatten, git_commit, make_tracker
+from sftlab.track import metric_names as mn
+from sftlab.track.naming import OVERRIDES_TAG, job_overrides, run_name
+from sftlab.track.run_card import finish_run
+from sftlab.track.tracker import closes_run, config_hash, flatten, git_commit, make_tracker, run_page_url
 from sftlab.train.distributed import tags as distributed_tags
 from sftlab.train.result import RunResult
 from sftlab.train.resume import find_resume_point, resumed_tags, run_tags
@@ -36,6 +38,7 @@ def _tags(cfg: DictConfig, resolved: dict) -> dict[str, str]:
         "config_hash": config_hash(resolved),
         "git_commit": git_commit(str(Path(__file__).resolve().parent)),
         "sftlab.stage": "train",
+        OVERRIDES_TAG: job_overrides(),  # the run name holds a short form of it
     }
 
 
@@ -97,10 +100,10 @@ def _throughput(trainer, seconds: float) -> dict:
     import torch
 
     tokens = int(getattr(trainer.state, "num_input_tokens_seen", 0) or 0)
-    out = {"train_tokens": tokens, "train_tokens_per_s": tokens / seconds if seconds > 0 else 0.0}
+    out = {mn.TOKENS: tokens, mn.TOKENS_PER_S: tokens / seconds if seconds > 0 else 0.0}
     if torch.cuda.is_available():  # measured peak, to hold against preflight's estimate
-        out["train_peak_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
-        out["train_peak_reserved_gib"] = torch.cuda.max_memory_reserved() / 2**30
+        out[mn.PEAK_ALLOCATED_GIB] = torch.cuda.max_memory_allocated() / 2**30
+        out[mn.PEAK_RESERVED_GIB] = torch.cuda.max_memory_reserved() / 2**30
     return out
 
 
@@ -111,6 +114,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     from sftlab.model.loading import load_model, load_tokenizer, resolve_source
     from sftlab.model.precision import resolve_precision
     from sftlab.model.quantization import build_bnb_config
+    from sftlab.track.datasets import log_training_data
     from sftlab.track.plots import loss_curve
     from sftlab.train.trainer import build_sft_config, build_trainer, metrics_callback, prepare_peft_model
     from sftlab.validation import validate
@@ -121,6 +125,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     train_ds, eval_ds = build_datasets(cfg.dataset, cfg.model, tracker, extra_suites=judged)
     log.info("Data: %d train / %d eval records (%s)", len(train_ds), len(eval_ds or []), cfg.dataset.name)
     tracker.log_metrics({"data/train_records": len(train_ds), "data/eval_records": len(eval_ds or [])})
+    log_training_data(tracker, cfg.dataset, train_ds, eval_ds)  # the UI's Datasets column
 
     precision = resolve_precision(cfg.model.dtype, cfg.quantization.bnb_4bit_compute_dtype, cfg.training.bf16)
     if precision.note:
@@ -135,7 +140,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     model = load_model(cfg.model, source, bnb, precision.model_dtype)
     model = prepare_peft_model(model, lora_config, bnb is not None, cfg.training.gradient_checkpointing)
     trainable, total = model.get_nb_trainable_parameters()
-    tracker.log_metrics({"model/trainable_params": trainable, "model/total_params": total})
+    tracker.log_metrics({mn.TRAINABLE_PARAMS: trainable, mn.TOTAL_PARAMS: total})
 
     sft_config = build_sft_config(
         cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None, block
@@ -145,16 +150,24 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     train_seconds = time.perf_counter() - started
     metrics = {
-        "train_seconds": train_seconds,
-        "train_cpu_seconds": time.process_time() - cpu_started,
+        mn.SECONDS: train_seconds,
+        mn.CPU_SECONDS: time.process_time() - cpu_started,
         **_throughput(trainer, train_seconds),
     }
     if eval_ds is not None:
-        metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
+        metrics.update(
+            {
+                mn.train_metric(k): float(v)
+                for k, v in trainer.evaluate().items()
+                if isinstance(v, (int, float))
+            }
+        )
     losses = _losses(trainer.state.log_history)
     final_loss = losses[-1]
-    metrics.update(first_loss=losses[0], final_loss=final_loss)
+    metrics[mn.FINAL_LOSS] = final_loss
     tracker.log_metrics(metrics, step=trainer.state.global_step)
+    tracker.log_metrics({mn.FIRST_LOSS: losses[0]}, step=0)  # where the curve starts, not where it ends
+    metrics[mn.FIRST_LOSS] = losses[0]
 
     if not is_main_process():  # DDP (torchrun): rank 0 alone saves and records
         return RunResult(final_loss, None, "", str(output_dir), metrics)
@@ -184,7 +197,7 @@ def run(cfg: DictConfig) -> RunResult:
     point = find_resume_point(cfg, resolved)  # resume=true: the unfinished run to continue
     if point is None:
         tags = {**_tags(cfg, resolved), **child_tags(), **distributed_tags(), **run_tags(output_dir)}
-        tracker.start(run_name(cfg), flatten(resolved), tags)
+        tracker.start(run_name(cfg, tags["config_hash"]), flatten(resolved), tags)
     else:  # same run, same folder (checkpoints, adapter); this process's own folder stays unused
         output_dir = point.output_dir
         cfg.paths.output_dir = str(output_dir)
@@ -195,6 +208,7 @@ def run(cfg: DictConfig) -> RunResult:
         result = _train(cfg, tracker, output_dir, resume_from=point.checkpoint if point else None)
         if is_main_process():
             run_stages(cfg, tracker, result)
+            finish_run(tracker, title=run_name(cfg))  # base-vs-adapter chart + the result card
     return result
 
 
@@ -206,7 +220,11 @@ def summary(result: RunResult, cfg: DictConfig) -> str:
     if result.run_id:
         uri = cfg.logger.tracking_uri
         lines.append(f"MLflow run: {result.run_id} (experiment '{cfg.logger.experiment_name}')")
-        lines.append(f"open the UI: mlflow ui --backend-store-uri {uri} --host 127.0.0.1   (or: make ui)")
+        if not uri.startswith(("http://", "https://")):
+            lines.append(f"open the UI: mlflow ui --backend-store-uri {uri} --host 127.0.0.1   (or: make ui)")
+        url = run_page_url(uri, result.run_id)
+        if url:
+            lines.append(f"run page: {url}")
     return "\n".join(lines)
 
 

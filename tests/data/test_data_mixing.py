@@ -167,7 +167,7 @@ def test_training_on_the_mix_logs_stats_and_hash(train_cli, mlflow_client, runs_
     m = run.data.metrics
     assert m["data/source/alpaca_es/kept"] == 23 and m["data/source/dolly_es/kept"] == 16
     assert m["data/duplicates_dropped"] == 3 and m["data/too_long_dropped"] == 1
-    assert m["data/train_records"] == 35 and "data/tokens_p90" in m and "loss" in m
+    assert m["data/train_records"] == 35 and "data/tokens_p90" in m and "train/loss" in m
     local = mlflow_client.download_artifacts(run.info.run_id, "data/stats.json", str(tmp_path))
     stats = json.loads(open(local, encoding="utf-8").read())
     assert stats["train_hash"] == run.data.tags["data_hash"] and stats["sources"]["dolly_es"]["loaded"] == 17

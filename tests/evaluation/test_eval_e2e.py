@@ -104,22 +104,26 @@ def test_adapter_learns_the_answers_and_both_scores_land_in_mlflow(trained_run, 
     artifacts = {a.path for a in mlflow_client.list_artifacts(run_id, "eval")}
     assert {
         "eval/belebele_samples.json",
-        "eval/belebele_base_samples.json",
         "eval/belebele_results.json",
         "eval/belebele_base_results.json",
         f"eval/{TASK}.yaml",
     } <= artifacts
+    assert "eval/belebele_base_samples.json" not in artifacts  # one table holds both answers
     rows = _table(mlflow_client, run_id, "eval/belebele_samples.json", tmp_path)
     assert len(rows) == 80
-    assert {"question_id", "chosen", "correct", "is_correct", "loglikelihoods"} <= set(rows[0])
-    assert rows[0]["question_id"] == "https://sftlab.invalid/belebele_spa_sample/01#1"
-    # The table is the per-question truth behind the metric.
-    assert sum(r["is_correct"] for r in rows) / 80 == pytest.approx(m["belebele/acc"])
+    first = rows[0]
+    assert first["question_id"] == "https://sftlab.invalid/belebele_spa_sample/01#1"
+    assert first["question"] == "¿En qué ciudad vive Lucía?" and first["passage"].startswith("Lucía vive en")
+    assert first["correct"] == "C"
+    # The table is the per-question truth behind both metrics and the delta.
+    assert sum(r["adapter_is_correct"] for r in rows) / 80 == pytest.approx(m["belebele/acc"])
+    assert sum(r["base_is_correct"] for r in rows) / 80 == pytest.approx(m["belebele/base_acc"])
     for r in rows:
-        lls = json.loads(r["loglikelihoods"])
-        assert set(lls) == {"A", "B", "C", "D"} and r["chosen"] == max(lls, key=lls.get)
-    base_rows = _table(mlflow_client, run_id, "eval/belebele_base_samples.json", tmp_path / "b")
-    assert sum(r["is_correct"] for r in base_rows) / 80 == pytest.approx(m["belebele/base_acc"])
+        assert r["changed"] == (r["base_choice"] != r["adapter_choice"])
+        for side in ("base", "adapter"):
+            lls = json.loads(r[f"{side}_loglikelihoods"])
+            assert set(lls) == {"A", "B", "C", "D"} and r[f"{side}_choice"] == max(lls, key=lls.get)
+            assert r[f"{side}_is_correct"] == (r[f"{side}_choice"] == r["correct"])
     results = json.loads(
         Path(
             mlflow_client.download_artifacts(run_id, "eval/belebele_results.json", str(tmp_path))
@@ -144,10 +148,14 @@ def test_standalone_eval_by_run_id_reuses_the_base_score(
     assert new.data.tags["sftlab.base_eval_key"] == old.data.tags["sftlab.base_eval_key"]
     for key in ("acc", "acc_norm", "base_acc", "base_acc_stderr"):
         assert new.data.metrics[f"belebele/{key}"] == pytest.approx(old.data.metrics[f"belebele/{key}"]), key
-    # The reused base was not evaluated again: no base samples in the new run.
-    assert "eval/belebele_base_samples.json" not in {
+    # The reused base was not evaluated again: its answers in the new table are the old run's.
+    assert "eval/belebele_base_results.json" not in {
         a.path for a in mlflow_client.list_artifacts(new_id, "eval")
     }
+    old_rows = _table(mlflow_client, run_id, "eval/belebele_samples.json", tmp_path / "old")
+    new_rows = _table(mlflow_client, new_id, "eval/belebele_samples.json", tmp_path / "new")
+    assert [r["base_choice"] for r in new_rows] == [r["base_choice"] for r in old_rows]
+    assert [r["adapter_choice"] for r in new_rows] == [r["adapter_choice"] for r in old_rows]
 
 
 def test_scores_equal_the_lm_eval_command_line(trained_run, cache_dir, mlflow_uri, mlflow_client, tmp_path):
@@ -197,7 +205,7 @@ def test_scores_equal_the_lm_eval_command_line(trained_run, cache_dir, mlflow_ur
     }
     assert len(cli_samples) == len(ours_rows) == 80
     for s in cli_samples:
-        lls = json.loads(ours_rows[s["doc_id"]]["loglikelihoods"])
+        lls = json.loads(ours_rows[s["doc_id"]]["adapter_loglikelihoods"])
         cli_lls = [float(r[0]) for r in s["filtered_resps"]]
         assert list(lls.values()) == pytest.approx(cli_lls, abs=1e-4), s["doc_id"]
 

@@ -68,7 +68,7 @@ def test_sweep_rejects_only_the_jobs_that_cannot_fit(train_cli, runs_of, tiny_bu
     assert runs["1"].info.status == "FINISHED", proc.stderr[-3000:]
     assert runs["8"].info.status == "FAILED"
     assert re.search(r"preflight: estimated peak .* > budget", runs["8"].data.tags["error"])
-    assert "loss" not in runs["8"].data.metrics  # rejected before training
+    assert "train/loss" not in runs["8"].data.metrics  # rejected before training
     assert runs["1"].data.metrics["preflight/estimate_gib"] * GIB <= tiny_budget * GIB
 
 
@@ -114,7 +114,7 @@ def test_7b_estimate_within_10_percent_of_measured_peak(train_cli, runs_of, tmp_
     assert proc.returncode == 0, proc.stderr[-3000:]
     m = runs_of(exp)[0].data.metrics
     estimate = m["preflight/estimate_gib"] - m["preflight/cuda_context_gib"]
-    assert estimate == pytest.approx(m["train_peak_reserved_gib"], rel=0.10)
+    assert estimate == pytest.approx(m["train/peak_reserved_gib"], rel=0.10)
 
 
 @pytest.mark.parametrize(

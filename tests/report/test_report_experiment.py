@@ -38,11 +38,11 @@ def store(mlflow_uri):
         client.log_param(rid, "lora.r", r)
         client.log_param(rid, "training.learning_rate", "0.0002")
         for step, loss in enumerate((2.0, 1.6, 1.3), 1):
-            client.log_metric(rid, "loss", loss + int(r) / 100, step=step)
+            client.log_metric(rid, "train/loss", loss + int(r) / 100, step=step)
         seconds = 12.5
         metrics = {
-            "final_loss": 1.3,
-            "eval_loss": 1.4,
+            "train/final_loss": 1.3,
+            "train/eval_loss": 1.4,
             "belebele/acc": acc,
             "belebele/acc_stderr": se,
             "belebele/base_acc": base,

@@ -103,7 +103,7 @@ def test_grid_is_one_parent_with_a_child_per_job_and_resumes(sweep_cli, runs_of,
     assert parent.data.metrics["sweep/finished"] == 4
     summary = mlflow_client.download_artifacts(parent.info.run_id, "summary/jobs.csv", str(tmp_path))
     rows = list(csv.DictReader(open(summary)))
-    losses = {c.info.run_id: c.data.metrics["final_loss"] for c in children}
+    losses = {c.info.run_id: c.data.metrics["train/final_loss"] for c in children}
     assert {r["run_id"]: float(r["final_loss"]) for r in rows} == pytest.approx(losses, abs=1e-4)
     assert "report" in {a.path for a in mlflow_client.list_artifacts(parent.info.run_id)}
 
@@ -266,7 +266,7 @@ def test_report_of_the_tiny_study_matches_mlflow(sweep_cli, runs_of, mlflow_clie
         assert float(judge[model]["law/complex"]) == pytest.approx(values["judge/law/complex"])
     for child in children:
         assert float(runs_csv[child.info.run_id]["final_loss"]) == pytest.approx(
-            child.data.metrics["final_loss"], abs=1e-4
+            child.data.metrics["train/final_loss"], abs=1e-4
         )
     for png in ("loss_curves.png", "belebele.png", "judge.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -364,7 +364,7 @@ def test_sweep_report_and_force_against_a_real_mlflow_server(sweep_cli, mlflow_s
     rows = {r["run_id"]: r for r in csv.DictReader(open(out / "runs.csv"))}
     for child in children:
         assert float(rows[child.info.run_id]["final_loss"]) == pytest.approx(
-            child.data.metrics["final_loss"], abs=1e-4
+            child.data.metrics["train/final_loss"], abs=1e-4
         )
     # Artifacts went through the server into its own artifact root.
     stored = {p.name for p in artifact_root.rglob("*") if p.is_file()}

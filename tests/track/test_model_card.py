@@ -25,7 +25,7 @@ CONFIG = {
 METRICS = {
     "belebele/acc": 0.61, "belebele/base_acc": 0.52, "belebele/acc_stderr": 0.016, "belebele/delta_acc": 0.09,
     "judge/general_es/simple": 4.1, "judge/general_es/missing_items": 0.0, "human/law_ec/complex": 3.5,
-    "data/train_records": 65000.0, "final_loss": 0.91,
+    "data/train_records": 65000.0, "train/final_loss": 0.91,
 }  # fmt: skip
 
 

@@ -95,6 +95,6 @@ def test_packing_same_loss_more_tokens_per_second(compose, tmp_path):
         results[packing] = run(cfg).metrics
     padded, packed = results[False], results[True]
     print({k: {m: padded[m] if k == "padded" else packed[m] for m in padded} for k in ("padded", "packed")})
-    assert packed["train_tokens"] == padded["train_tokens"]  # every record, no padding counted
-    assert packed["eval_loss"] == pytest.approx(padded["eval_loss"], rel=0.03), (packed, padded)
-    assert packed["train_tokens_per_s"] > 1.2 * padded["train_tokens_per_s"], (packed, padded)
+    assert packed["train/tokens"] == padded["train/tokens"]  # every record, no padding counted
+    assert packed["train/eval_loss"] == pytest.approx(padded["train/eval_loss"], rel=0.03), (packed, padded)
+    assert packed["train/tokens_per_s"] > 1.2 * padded["train/tokens_per_s"], (packed, padded)

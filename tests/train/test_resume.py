@@ -127,7 +127,7 @@ def test_sigkill_then_resume_continues_the_same_run(cache_dir, mlflow_uri, mlflo
     assert stuck.info.status == "RUNNING"
     assert stuck.data.tags["sftlab.output_dir"] == str(first_dir.resolve())
     assert not (first_dir / "adapter").exists()
-    before = mlflow_client.get_metric_history(run_id, "loss")
+    before = mlflow_client.get_metric_history(run_id, "train/loss")
     last_logged = max(m.step for m in before)
     assert last_logged < MAX_STEPS
     from sftlab.train.checkpoints import checkpoint_step, last_checkpoint
@@ -152,13 +152,13 @@ def test_sigkill_then_resume_continues_the_same_run(cache_dir, mlflow_uri, mlflo
     assert "error" not in run.data.tags
     assert run.data.tags["sftlab.resumed_from"] == f"checkpoint-{resume_step} (RUNNING)"
 
-    history = mlflow_client.get_metric_history(run_id, "loss")
+    history = mlflow_client.get_metric_history(run_id, "train/loss")
     cutoff = max(m.timestamp for m in before)
     resumed = sorted(m.step for m in history if m.timestamp > cutoff)
     # The resumed attempt trains exactly the steps after the checkpoint, up to the last one.
     assert resumed == list(range(resume_step + 1, MAX_STEPS + 1)), resumed
     assert {m.step for m in history} == set(range(1, MAX_STEPS + 1))
-    assert run.data.metrics["final_loss"] == [m for m in history if m.step == MAX_STEPS][-1].value
+    assert run.data.metrics["train/final_loss"] == [m for m in history if m.step == MAX_STEPS][-1].value
 
     adapter_files = {Path(a.path).name for a in mlflow_client.list_artifacts(run_id, "adapter")}
     assert "adapter_model.safetensors" in adapter_files

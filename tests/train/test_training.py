@@ -37,10 +37,10 @@ def _train(compose, model, quant, tmp_path):
 def test_loss_falls(compose, tmp_path, model, quant, trained):
     result = _train(compose, model, quant, tmp_path)
     trained[(model, quant)] = result
-    first, last = result.metrics["first_loss"], result.final_loss
+    first, last = result.metrics["train/first_loss"], result.final_loss
     # Random weights start near ln(vocab) ~ 7.6; forty LoRA steps must take a clear bite out of it.
     assert last < 0.85 * first, (first, last)
-    assert result.metrics["eval_loss"] < first
+    assert result.metrics["train/eval_loss"] < first
 
 
 def test_adapter_reloads_to_the_same_logits(compose, tmp_path, trained):

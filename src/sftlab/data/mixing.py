@@ -250,5 +250,5 @@ def log_stats(tracker, stats: dict) -> None:
         if key in stats:
             metrics[f"data/{key}"] = stats[key]
     tracker.log_metrics(metrics)
-    tracker.set_tags({"data_hash": stats["train_hash"]})
+    tracker.set_tags({"data_hash": stats["train_hash"], "data_eval_hash": stats["eval_hash"]})
     tracker.log_text(json.dumps(stats, ensure_ascii=False, indent=2), "data/stats.json")

@@ -42,6 +42,7 @@ def run(cfg: DictConfig):
     from sftlab.model.precision import resolve_precision
     from sftlab.model.quantization import build_bnb_config
     from sftlab.track.adapter_source import with_adapter
+    from sftlab.track.run_card import finish_run
     from sftlab.track.tracker import closes_run, flatten, git_commit, make_tracker
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -87,6 +88,7 @@ def run(cfg: DictConfig):
             has_adapter=adapter_dir is not None,
             precision={"model_dtype": precision.model_dtype, "compute_dtype": precision.compute_dtype},
         )
+        finish_run(tracker, title=cfg.logger.run_name or f"eval-{subject}")  # chart + result card
     return summary, tracker.run_id
 
 

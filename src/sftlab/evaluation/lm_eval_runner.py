@@ -57,10 +57,19 @@ def _question_id(doc: dict, doc_id: int) -> str:
 
 
 def sample_rows(samples: list[dict]) -> list[dict]:
-    """Per-question rows: id, chosen and correct answer, whether right, log-likelihood per choice."""
+    """Per-question rows: id, question and passage text (when the task has them), chosen and
+    correct answer, whether right, log-likelihood per choice."""
     rows = []
     for s in sorted(samples, key=lambda s: s["doc_id"]):
-        row = {"doc_id": int(s["doc_id"]), "question_id": _question_id(s.get("doc", {}), s["doc_id"])}
+        doc = s.get("doc", {})
+        row = {"doc_id": int(s["doc_id"]), "question_id": _question_id(doc, s["doc_id"])}
+        for field_name, keys in (
+            ("question", ("question", "query")),
+            ("passage", ("flores_passage", "passage")),
+        ):
+            text = next((doc[k] for k in keys if isinstance(doc.get(k), str)), None)
+            if text is not None:  # what a person reads to judge the answer (Belebele: both)
+                row[field_name] = text
         choices = [arg[1].strip() for arg in s.get("arguments", [])]
         target = s.get("target")
         lls = [float(r[0]) for r in s.get("filtered_resps", []) if isinstance(r, (list, tuple))]

@@ -4,8 +4,9 @@ After training, the in-memory PeftModel is scored as is (``<prefix>/acc``, ``acc
 their ``_stderr``) and with its adapter disabled, which is exactly the quantized base
 (``<prefix>/base_*``), and the difference is logged (``<prefix>/delta_*``). The base score is
 reused from MLflow when an earlier run already computed it (see :mod:`sftlab.evaluation.base_scores`).
-Per-question samples go to MLflow tables, lm-eval's results JSON and the generated task YAML
-to artifacts under ``eval/``.
+Per-question answers of both go to one MLflow table (:mod:`sftlab.evaluation.samples_table`),
+lm-eval's results JSON and the generated task YAML to artifacts under ``eval/``, and the
+benchmark data to the run's dataset inputs (context ``evaluation``).
 """
 
 from __future__ import annotations
@@ -43,17 +44,8 @@ class EvalSummary:
         return "  ".join(parts)
 
 
-def _log_table(tracker, rows: list[dict], artifact_file: str) -> None:
-    if not rows or not getattr(tracker, "run_id", None):
-        return
-    import mlflow
-    import pandas as pd
-
-    mlflow.log_table(data=pd.DataFrame(rows), artifact_file=artifact_file, run_id=tracker.run_id)
-
-
 def _log_outcome(tracker, prefix: str, kind: str, outcome) -> dict[str, float]:
-    """Log one evaluation's metrics (``kind`` '' or 'base_'), samples table and results JSON."""
+    """Log one evaluation's metrics (``kind`` '' or 'base_') and results JSON."""
     tracker.log_metrics({f"{prefix}/{kind}{k}": v for k, v in outcome.metrics.items()})
     tracker.log_metrics(
         {
@@ -62,9 +54,28 @@ def _log_outcome(tracker, prefix: str, kind: str, outcome) -> dict[str, float]:
         }
     )
     name = f"{prefix}_{kind}" if kind else f"{prefix}_"
-    _log_table(tracker, outcome.samples, f"eval/{name}samples.json")
     tracker.log_text(json.dumps(outcome.results, indent=2, ensure_ascii=False), f"eval/{name}results.json")
     return outcome.metrics
+
+
+def _log_eval_input(tracker, spec, ev, results: dict) -> None:
+    """The benchmark data as the run's ``evaluation`` dataset input: the local file, or the hub
+    dataset lm-eval read (from the task config in its results)."""
+    import hashlib
+
+    from sftlab.track.datasets import log_dataset, source_of
+
+    if spec.yaml_path:  # local data: the file sftlab checked and fingerprinted
+        source = source_of(ev.data.path)
+    else:
+        conf = (results.get("configs") or {}).get(spec.run_name, {})
+        source = source_of(hub_id=conf.get("dataset_path") or spec.task, config_name=conf.get("dataset_name"))
+    digest = (
+        spec.data_id
+        if not spec.data_id.startswith("hub:")
+        else hashlib.sha256(spec.data_id.encode()).hexdigest()
+    )
+    log_dataset(tracker, spec.task, digest, "evaluation", source)
 
 
 def _precision(cfg) -> dict:
@@ -81,6 +92,7 @@ def evaluate_and_log(
     from sftlab.evaluation.base_scores import KEY_TAG, REUSED_TAG, SOURCE_TAG, base_key, find_cached
     from sftlab.evaluation.lm_eval_runner import make_lm, run_task
     from sftlab.evaluation.lm_eval_tasks import prepare_task, task_manager
+    from sftlab.evaluation.samples_table import base_rows_of, log_samples_table
 
     ev = cfg.eval
     prefix = ev.metric_prefix or ev.task
@@ -92,9 +104,13 @@ def evaluate_and_log(
     lm = make_lm(model, tokenizer, ev.batch_size)
     summary = EvalSummary(task=spec.task)
 
+    adapter_rows: list[dict] = []
+    base_rows: list[dict] = []
     if has_adapter:
         log.info("Evaluating %s with the adapter", spec.task)
-        summary.adapter = _log_outcome(tracker, prefix, "", run_task(lm, spec, ev, tm, ev.log_samples))
+        outcome = run_task(lm, spec, ev, tm, ev.log_samples)
+        summary.adapter, adapter_rows = _log_outcome(tracker, prefix, "", outcome), outcome.samples
+        _log_eval_input(tracker, spec, ev, outcome.results)
 
     if ev.evaluate_base or not has_adapter:
         key = base_key(cfg.model, cfg.quantization, precision or _precision(cfg), spec, ev)
@@ -109,13 +125,19 @@ def evaluate_and_log(
             log.info("Base score of %s reused from MLflow run %s", spec.task, run_id)
             tracker.log_metrics({f"{prefix}/base_{k}": v for k, v in metrics.items()})
             summary.base, summary.base_source, summary.base_reused = metrics, run_id, True
+            if ev.log_samples:  # the base's answers, from the run that computed them
+                base_rows = base_rows_of(uri, run_id, prefix)
+            if not has_adapter:
+                _log_eval_input(tracker, spec, ev, {})
         else:
             log.info("Evaluating %s on the base model (adapter disabled)", spec.task)
             no_adapter = model.disable_adapter() if has_adapter else contextlib.nullcontext()
             with no_adapter:
                 outcome = run_task(lm, spec, ev, tm, ev.log_samples)
-            summary.base = _log_outcome(tracker, prefix, "base_", outcome)
+            summary.base, base_rows = _log_outcome(tracker, prefix, "base_", outcome), outcome.samples
             summary.base_source = tracker.run_id
+            if not has_adapter:
+                _log_eval_input(tracker, spec, ev, outcome.results)
         tags = {KEY_TAG: key, REUSED_TAG: str(summary.base_reused).lower()}
         if summary.base_source:
             tags[SOURCE_TAG] = summary.base_source
@@ -128,6 +150,7 @@ def evaluate_and_log(
             if k in summary.base and not k.endswith("stderr")
         }
         tracker.log_metrics({f"{prefix}/delta_{k}": v for k, v in summary.delta.items()})
+    log_samples_table(tracker, prefix, adapter_rows, base_rows)  # both answers per question
     print(summary.line(), flush=True)
     return summary
 

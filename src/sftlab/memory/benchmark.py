@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sftlab.track import metric_names as mn
+
 # The plain TRL reference is a script of the repository (benchmarks/plain_trl_sft.py), outside the
 # package on purpose: it must not import sftlab.
 ROOT = Path(__file__).resolve().parents[3]
@@ -189,10 +191,10 @@ def run_benchmark(
                 exp = client.get_experiment_by_name("benchmark")
                 (run,) = client.search_runs([exp.experiment_id], f"tags.mlflow.runName = '{tag}'")
                 m = run.data.metrics
-                v.rates.append(m["train_tokens_per_s"])
-                v.cpu_rates.append(m["train_tokens"] / m["train_cpu_seconds"])
-                v.extra = {k: m[k] for k in m if k.startswith(("preflight/", "data/tokens_", "train_peak"))}
-                v.peaks.append(m.get("train_peak_reserved_gib", rss))
+                v.rates.append(m[mn.TOKENS_PER_S])
+                v.cpu_rates.append(m[mn.TOKENS] / m[mn.CPU_SECONDS])
+                v.extra = {k: m[k] for k in m if k.startswith(("preflight/", "data/tokens_", "train/peak"))}
+                v.peaks.append(m.get(mn.PEAK_RESERVED_GIB, rss))
             else:
                 line = next(x for x in log.read_text().splitlines() if x.startswith("BENCH "))
                 res = json.loads(line[len("BENCH ") :])
@@ -225,10 +227,10 @@ def report(variants: list[Variant], device: str) -> str:
     )
     if device == "cuda" and "preflight/estimate_gib" in ours.extra:
         est = ours.extra["preflight/estimate_gib"] - ours.extra.get("preflight/cuda_context_gib", 0)
-        meas = ours.extra.get("train_peak_reserved_gib", float("nan"))
+        meas = ours.extra.get(mn.PEAK_RESERVED_GIB, float("nan"))
         lines.append(
             f"peak memory: estimated {est:.2f} GiB (without CUDA context) vs measured reserved {meas:.2f} GiB "
-            f"(allocated {ours.extra.get('train_peak_allocated_gib', float('nan')):.2f}); "
+            f"(allocated {ours.extra.get(mn.PEAK_ALLOCATED_GIB, float('nan')):.2f}); "
             f"error {(est / meas - 1) * 100:+.1f}% (target within 10%)"
         )
     return "\n".join(lines)

@@ -31,6 +31,7 @@ from sftlab.memory.estimate import (
     suggest_fits,
 )
 from sftlab.memory.shapes import fmt_bytes
+from sftlab.track.metric_names import slug
 
 log = logging.getLogger(__name__)
 
@@ -190,4 +191,4 @@ def check(cfg, lengths: LengthStats | None = None, tracker=None) -> Preflight:
 
 
 def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_").replace("__", "_")
+    return slug(name)  # "logits + loss" -> "logits_loss", never a double underscore

@@ -29,6 +29,7 @@ from pathlib import Path
 from sftlab.config.errors import TrackingError
 from sftlab.report.charts import bar_chart, pyplot, save
 from sftlab.report.labels import short_labels
+from sftlab.track.metric_names import EVAL_LOSS, FINAL_LOSS, LOSS
 from sftlab.track.sweep_info import read_sweep_info
 from sftlab.track.tables import rows_to_csv, rows_to_markdown
 from sftlab.track.tracker import mlflow_client
@@ -216,7 +217,7 @@ def plot_loss_curves(client, runs, labels: dict, path: Path) -> Path | None:
     """One panel per model, each run's ``loss`` history overlaid."""
     by_model: dict[str, list] = {}
     for run in runs:
-        history = client.get_metric_history(run.info.run_id, "loss")
+        history = client.get_metric_history(run.info.run_id, LOSS)
         if history:
             by_model.setdefault(run.data.tags.get("model", "?"), []).append((run, history))
     if not by_model:
@@ -286,8 +287,8 @@ def write_report(
                 "status": run.info.status,
                 "lora.r": p.get("lora.r", ""),
                 "learning_rate": p.get("training.learning_rate", ""),
-                "final_loss": _fmt(m.get("final_loss")),
-                "eval_loss": _fmt(m.get("eval_loss")),
+                "final_loss": _fmt(m.get(FINAL_LOSS)),
+                "eval_loss": _fmt(m.get(EVAL_LOSS)),
                 "run_id": run.info.run_id,
             }
         )

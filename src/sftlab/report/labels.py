@@ -1,7 +1,7 @@
 """Readable run labels for tables and figures.
 
-A run is labelled by what sets it apart: the ``key=value`` parts of its name (sweeps name runs
-by their overrides) that not all runs share, the model left out (tables and figures show it
+A run is labelled by what sets it apart: the ``key=value`` parts of its overrides (the
+``sftlab.overrides`` tag; the run name for runs recorded before it) that not all runs share, the model left out (tables and figures show it
 beside the label), keys shortened to their last part when that is unambiguous (``lora.r=8`` ->
 ``r=8``). A run with nothing of its own is labelled by its model; two runs of one model with the
 same label (a rerun) get the start of their run id.
@@ -10,6 +10,16 @@ same label (a rerun) get the start of their run id.
 from __future__ import annotations
 
 from collections import Counter
+
+from sftlab.track.naming import OVERRIDES_TAG
+
+
+def _overrides_of(run) -> str:
+    """The run's command-line overrides (tag), or its name for runs recorded before the tag."""
+    tags = run.data.tags
+    if OVERRIDES_TAG in tags:
+        return tags[OVERRIDES_TAG] or f"model={tags.get('model', run.info.run_id[:8])}"
+    return run.info.run_name or run.info.run_id[:8]
 
 
 def _model_of(run, pieces: list[str]) -> str | None:
@@ -21,7 +31,7 @@ def _model_of(run, pieces: list[str]) -> str | None:
 def short_labels(runs) -> dict[str, str]:
     """Readable run labels (see the module doc): ``lora.r=8,model=x,training.max_steps=2`` among
     runs that all share ``training.max_steps=2`` -> ``r=8``."""
-    parts = {r.info.run_id: (r.info.run_name or r.info.run_id[:8]).split(",") for r in runs}
+    parts = {r.info.run_id: _overrides_of(r).split(",") for r in runs}
     common = set.intersection(*(set(p) for p in parts.values())) if parts else set()
     kept = {
         rid: [p for p in ps if p not in common and not p.startswith("model=")] for rid, ps in parts.items()

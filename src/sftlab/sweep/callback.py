@@ -24,6 +24,7 @@ from sftlab.config.runtime import hydra_cfg
 from sftlab.sweep import jobs
 from sftlab.sweep.jobs import record_job
 from sftlab.sweep.parent import finalize
+from sftlab.track.naming import sweep_name, swept_keys
 from sftlab.track.sweep_info import STATE_DIR, SWEEP_FILE, read_sweep_info, sweep_dir_of, write_json_atomic
 from sftlab.track.tracker import mlflow_client
 
@@ -64,7 +65,7 @@ class MlflowSweepCallback(Callback):
         sweeper = str(hc.sweeper.get("_target_", "")).rsplit(".", 1)[-1]
         run = client.create_run(
             exp.experiment_id,
-            run_name=f"sweep {sweep_dir.parent.name}/{sweep_dir.name}",
+            run_name=sweep_name(overrides, sweep_dir.name),
             tags={
                 "sftlab.stage": "sweep",
                 "sftlab.sweep_dir": str(sweep_dir),
@@ -84,6 +85,7 @@ class MlflowSweepCallback(Callback):
                 "experiment_name": name,
                 "experiment_id": exp.experiment_id,
                 "sweep_dir": str(sweep_dir),
+                "swept": swept_keys(overrides),  # lead the jobs' run names
             },
         )
         self._sweep_dir = sweep_dir

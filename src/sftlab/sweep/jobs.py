@@ -13,6 +13,7 @@ from typing import Any
 
 from sftlab.config.runtime import hydra_cfg, in_multirun
 from sftlab.sweep.parent import update_parent_counts
+from sftlab.track.metric_names import FINAL_LOSS
 from sftlab.track.sweep_info import STATE_DIR, read_sweep_info, sweep_dir_of, write_json_atomic
 from sftlab.track.tracker import mlflow_client
 
@@ -68,7 +69,7 @@ def skip_if_done(cfg, resolved: dict):
     log.warning(message)
     job_note.update(status="SKIPPED", run_id=done.info.run_id, config_hash=chash)
     output_dir = done.data.params.get("paths.output_dir", "")
-    final_loss = done.data.metrics.get("final_loss", float("nan"))
+    final_loss = done.data.metrics.get(FINAL_LOSS, float("nan"))
     return RunResult(
         final_loss=final_loss,
         run_id=done.info.run_id,

@@ -7,6 +7,7 @@ import logging
 import time
 from pathlib import Path
 
+from sftlab.track.metric_names import EVAL_LOSS, FINAL_LOSS
 from sftlab.track.sweep_info import STATE_DIR, SWEEP_FILE, read_sweep_info, write_json_atomic
 from sftlab.track.tables import rows_to_csv, rows_to_markdown
 from sftlab.track.tracker import mlflow_client
@@ -57,9 +58,9 @@ def summary_rows(client, records: list[dict]) -> list[dict]:
                 run = None
         if run is not None:
             row.update(run_id=run.info.run_id, config_hash=run.data.tags.get("config_hash", ""))
-            for metric in ("final_loss", "eval_loss"):
+            for column, metric in (("final_loss", FINAL_LOSS), ("eval_loss", EVAL_LOSS)):
                 if metric in run.data.metrics:
-                    row[metric] = f"{run.data.metrics[metric]:.4f}"
+                    row[column] = f"{run.data.metrics[metric]:.4f}"
         if rec["status"] == "SKIPPED":
             row["note"] = "already FINISHED; force=true reruns it"
         elif rec.get("error"):

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from sftlab.config.paths import ASSETS_DIR
+from sftlab.track.metric_names import FINAL_LOSS
 from sftlab.track.vllm import model_json
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,7 @@ def build_card(
         data_hash=tags.get("data_hash"),
         lora=lora,
         quantization=quant,
-        final_loss=_fmt(metrics["final_loss"], 4) if "final_loss" in metrics else None,
+        final_loss=_fmt(metrics[FINAL_LOSS], 4) if FINAL_LOSS in metrics else None,
         config_yaml=_yaml(config) if config else None,
         chat_command=_chat_command(location, kind, name),
         python_snippet=_python_snippet(location, kind, base_id or model_cfg.get("name_or_path")),

@@ -20,6 +20,37 @@ from sftlab.config.errors import TrackingError
 log = logging.getLogger(__name__)
 
 MAX_PARAM_LEN = 6000  # MLflow's limit for a param value
+# MLflow 3's UI offers two kinds of experiment, "GenAI apps & agents" and "Machine learning"; this
+# tag value is what the UI itself writes when a person picks "Machine learning" (model training).
+KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
+NOTE_TAG = "mlflow.note.content"  # the description the UI renders as markdown (experiment or run)
+
+
+def command_line() -> str:
+    """How this process was started, as a person would type it (``python train.py lora.r=8``)."""
+    import shlex
+    import sys
+
+    prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "sftlab"
+    if prog == "__main__.py":
+        prog = "python -m sftlab"
+    elif prog.endswith(".py"):
+        prog = f"python {prog}"
+    return " ".join([prog, *(shlex.quote(a) for a in sys.argv[1:])])
+
+
+def experiment_tags(name: str) -> dict[str, str]:
+    """Tags of an experiment sftlab creates: the model-training kind and a description."""
+    note = (
+        f"**{name}**: fine-tuning runs recorded by sftlab "
+        "(QLoRA training, Belebele base vs adapter, judge scores). One run per training job; "
+        "a sweep (`-m`) is a parent run with one child per job. Each run's description is its "
+        "result card. The runs are in the *Model training* view (the sidebar's GenAI / Model "
+        "training switch; links printed by `sftlab train` open it directly).\n\n"
+        f"Created by `{command_line()}`."
+    )
+    return {KIND_TAG: MODEL_TRAINING, NOTE_TAG: note}
 
 
 def flatten(d: dict, prefix: str = "") -> dict[str, str]:
@@ -134,6 +165,13 @@ class NullTracker:
     def log_text(self, text: str, artifact_file: str) -> None:
         """Ignore a text artifact."""
 
+    def log_input(self, dataset, context: str) -> None:
+        """Ignore a dataset input."""
+
+    def get_run(self):
+        """There is no run."""
+        return None
+
     def end(self, status: str = "FINISHED", error: str | None = None) -> None:
         """Nothing to close."""
 
@@ -158,10 +196,14 @@ class MlflowTracker:
                         (Path(tracking_uri[len("sqlite:///") :]).parent / "mlartifacts").resolve().as_uri()
                     )
                 try:
-                    mlflow.create_experiment(experiment_name, artifact_location=location)
+                    mlflow.create_experiment(
+                        experiment_name, artifact_location=location, tags=experiment_tags(experiment_name)
+                    )
                 except Exception:  # created meanwhile by a parallel job
                     if mlflow.get_experiment_by_name(experiment_name) is None:
                         raise
+            elif KIND_TAG not in exp.tags:  # made before sftlab tagged experiments, or by hand
+                mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, KIND_TAG, MODEL_TRAINING)
             mlflow.set_experiment(experiment_name)
         except TrackingError:
             raise
@@ -214,6 +256,14 @@ class MlflowTracker:
         """Store ``text`` as an artifact file."""
         self._mlflow.log_text(text, artifact_file)
 
+    def log_input(self, dataset, context: str) -> None:
+        """Record an ``mlflow.data`` dataset as an input of the run (the UI's Datasets column)."""
+        self._mlflow.log_input(dataset, context=context)
+
+    def get_run(self):
+        """The run as MLflow stores it now (metrics, params, tags), or None before :meth:`start`."""
+        return self._mlflow.MlflowClient().get_run(self.run_id) if self.run_id else None
+
     def end(self, status: str = "FINISHED", error: str | None = None) -> None:
         """Close the run with ``status``; an ``error`` text becomes the ``error`` tag."""
         if self._ended or self.run_id is None:
@@ -251,3 +301,19 @@ def make_tracker(logger_cfg):
     if logger_cfg.backend == "none" or not is_main_process():  # DDP: rank 0 alone logs
         return NullTracker()
     return MlflowTracker(logger_cfg.tracking_uri, logger_cfg.experiment_name, logger_cfg.connect_timeout_s)
+
+
+def run_page_url(tracking_uri: str, run_id: str, local_ui: str = "http://127.0.0.1:5000") -> str | None:
+    """The run's page in the MLflow UI, opened in the model-training view.
+
+    MLflow 3.17 picks the GenAI or the model-training view from the sidebar switch (remembered
+    by the browser), not from the experiment's kind tag; ``workflowType=machine_learning`` in
+    the link selects the model-training view. A SQLite store is served by ``mlflow ui`` (``make
+    ui``) at ``local_ui``.
+    """
+    try:
+        experiment_id = mlflow_client(tracking_uri).get_run(run_id).info.experiment_id
+    except Exception:
+        return None
+    root = tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else local_ui
+    return f"{root}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"

@@ -75,19 +75,21 @@ def _save_strategy(train_cfg) -> str:
 
 
 def metrics_callback(tracker):
-    """A TrainerCallback that logs every numeric training log entry to ``tracker``.
+    """A TrainerCallback that logs every numeric training log entry to ``tracker`` as ``train/<key>``.
 
     The step is the global optimizer step, so loss, learning rate and grad norm line up in
     the MLflow UI. Only the main process logs (relevant under torchrun).
     """
     from transformers import TrainerCallback
 
+    from sftlab.track.metric_names import train_metric
+
     class _MetricsToTracker(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs:
                 return
             metrics = {
-                k: float(v)
+                train_metric(k): float(v)  # loss -> train/loss, eval_loss -> train/eval_loss
                 for k, v in logs.items()
                 if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
             }
