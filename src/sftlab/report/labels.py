@@ -16,7 +16,7 @@ from sftlab.track.naming import OVERRIDES_TAG
 
 def _overrides_of(run) -> str:
     """The run's command-line overrides (tag), or its name for runs recorded before the tag."""
-    tags = run.data.tags
+    tags = getattr(getattr(run, "data", None), "tags", None) or {}
     if OVERRIDES_TAG in tags:
         return tags[OVERRIDES_TAG] or f"model={tags.get('model', run.info.run_id[:8])}"
     return run.info.run_name or run.info.run_id[:8]
