@@ -57,6 +57,9 @@ def store(mlflow_uri):
         for key, value in metrics.items():
             client.log_metric(rid, key, value)
         client.set_terminated(rid, "FINISHED")
+    # a merge of the last adapter is a run of its own; the report must not list it as a result
+    merge = client.create_run(exp, run_name=f"merge-{rid}", tags={"model": model, "sftlab.stage": "merge"})
+    client.set_terminated(merge.info.run_id, "FINISHED")
     return uri
 
 

@@ -102,11 +102,16 @@ def resolve_sweep(client, experiment_id: str, sweep: str) -> str:
     return sweep
 
 
+# Runs that hold no result of their own: a sweep's parent (its children do) and a merge (it
+# repeats its adapter's run), so listing them would add empty or duplicate rows.
+NOT_RESULTS = ("sweep", "merge")
+
+
 def collect_runs(client, experiment_id: str, parent_run_id: str | None = None) -> list:
     """Training runs of the experiment, or of one sweep (children + reused earlier runs)."""
     if parent_run_id is None:
         runs = client.search_runs([experiment_id], max_results=10000, order_by=["attributes.start_time ASC"])
-        return [r for r in runs if r.data.tags.get("sftlab.stage") != "sweep"]
+        return [r for r in runs if r.data.tags.get("sftlab.stage") not in NOT_RESULTS]
     parent = client.get_run(parent_run_id)
     runs = client.search_runs(
         [experiment_id],
