@@ -117,3 +117,64 @@ def runs_of(mlflow_client):
         )
 
     return _runs
+
+
+# ---- one trained tiny run, shared by every test that reads a finished training run ----
+#
+# Each `python train.py` pays ~30 s of imports before it trains, so the tests that only read what a
+# finished run recorded (the MLflow record, the UI view, the data-mix metrics, the model card,
+# chat/merge/export/registry) share this one run instead of training their own. The overrides are
+# what those tests need between them: the two-source mix (data metrics), a bf16 request on a CPU
+# without it (the fallback note), a registered model, short generations for chat.
+SHARED_EXPERIMENT = "shared-run"
+SHARED_REGISTERED = "sftlab-tiny-es"
+SHARED_MAX_NEW_TOKENS = 12
+SHARED_OVERRIDES = (
+    "dataset=alpaca_dolly_es_sample",
+    "lora.r=4",
+    "training.max_steps=6",
+    "training.logging_steps=2",
+    "training.bf16=true",
+    "eval.limit=8",
+    f"generation.max_new_tokens={SHARED_MAX_NEW_TOKENS}",
+    f"logger.register_model={SHARED_REGISTERED}",
+)
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(cache_dir, tmp_path_factory):
+    """One real ``python train.py`` (tiny LLaMA, NF4, 6 steps) in a store of its own.
+
+    Returns a namespace: ``store`` (tracking URI), ``client``, ``run`` (the training run as it was
+    when training ended), ``stdout``, ``adapter`` (the adapter folder), ``experiment``, ``overrides``.
+    Tests must not assume they are alone in the experiment: filter on ``sftlab.stage``.
+    """
+    from types import SimpleNamespace
+
+    from mlflow.tracking import MlflowClient
+
+    store = f"sqlite:///{tmp_path_factory.mktemp('mlflow-shared') / 'mlflow.db'}"
+    run_dir = tmp_path_factory.mktemp("shared-run")
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        f"logger.tracking_uri={store}",
+        f"logger.experiment_name={SHARED_EXPERIMENT}",
+        f"paths.cache_dir={cache_dir}",
+        f"hydra.run.dir={run_dir}",
+        *SHARED_OVERRIDES,
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    client = MlflowClient(tracking_uri=store)
+    exp = client.get_experiment_by_name(SHARED_EXPERIMENT)
+    (run,) = client.search_runs([exp.experiment_id], filter_string="tags.`sftlab.stage` = 'train'")
+    return SimpleNamespace(
+        store=store,
+        client=client,
+        run=run,
+        stdout=proc.stdout,
+        adapter=run_dir / "adapter",
+        experiment=SHARED_EXPERIMENT,
+        overrides=SHARED_OVERRIDES,
+    )

@@ -147,19 +147,12 @@ def test_default_dataset_is_unchanged(compose):
     assert prepared.leak_report["leaks"] == [] and prepared.stats["leak_records_dropped"] == 0
 
 
-def test_training_on_the_mix_logs_stats_and_hash(train_cli, mlflow_client, runs_of, tmp_path, compose):
+def test_training_on_the_mix_logs_stats_and_hash(trained_tiny, tmp_path, compose):
+    """The session's shared run trained on dataset=alpaca_dolly_es_sample (tests/conftest.py)."""
     from sftlab.data.mixing import prepare_records
 
-    exp = "data-mix"
-    proc = train_cli(
-        f"logger.experiment_name={exp}",
-        "dataset=alpaca_dolly_es_sample",
-        "training.max_steps=4",
-        "training.logging_steps=2",
-        "lora.r=8",
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (run,) = runs_of(exp)
+    run, mlflow_client = trained_tiny.run, trained_tiny.client
+    assert "dataset=alpaca_dolly_es_sample" in trained_tiny.overrides
     assert run.info.status == "FINISHED"
     cfg = compose("dataset=alpaca_dolly_es_sample")
     expected = prepare_records(cfg.dataset, cfg.model)

@@ -1,5 +1,5 @@
-"""After training, end to end through the real commands, on one trained tiny adapter:
-``sftlab train logger.register_model=...`` writes a model card that names its run and registers a
+"""After training, end to end through the real commands, on the session's one trained tiny adapter
+(tests/conftest.py: trained_tiny): ``python train.py logger.register_model=...`` writes a model card that names its run and registers a
 version that MLflow loads; a one-shot ``sftlab chat`` answers exactly what ``generate`` answers;
 ``sftlab merge`` writes a model within the stated tolerance; ``sftlab export`` prints the vLLM
 command and fails in one line offline."""
@@ -13,16 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_EXPERIMENT as EXP
+from conftest import SHARED_MAX_NEW_TOKENS as MAX_NEW
+from conftest import SHARED_REGISTERED as REGISTERED
 
 ROOT = Path(__file__).resolve().parents[2]
-EXP = "after-training"
-REGISTERED = "sftlab-tiny-es"
 PROMPT = "¿Cuál es la capital de Ecuador?"
-MAX_NEW = 12
-TRAIN = [
-    "training.max_steps=3", "training.logging_steps=1", "lora.r=4", "eval.limit=8",
-    f"generation.max_new_tokens={MAX_NEW}", f"logger.register_model={REGISTERED}",
-]  # fmt: skip
 
 
 def _sftlab(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -33,26 +29,16 @@ def _sftlab(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> str:
-    """This module's own MLflow store (its registry must hold this module's versions only)."""
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow-after') / 'mlflow.db'}"
+def store(trained_tiny) -> str:
+    """The shared run's own store (its registry holds that run's version only)."""
+    return trained_tiny.store
 
 
 @pytest.fixture(scope="module")
-def trained(cache_dir, store, tmp_path_factory):
-    """One `sftlab train` of tiny LLaMA (NF4, 3 steps, r=4) with a registered model; (run id, adapter)."""
-    from mlflow.tracking import MlflowClient
-
-    run_dir = tmp_path_factory.mktemp("after-train")
-    proc = _sftlab(
-        "train", f"logger.tracking_uri={store}", f"logger.experiment_name={EXP}", f"paths.cache_dir={cache_dir}",
-        f"hydra.run.dir={run_dir}", *TRAIN,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"registered: models:/{REGISTERED}/1" in proc.stdout, proc.stdout[-2000:]
-    client = MlflowClient(tracking_uri=store)
-    (run,) = client.search_runs([client.get_experiment_by_name(EXP).experiment_id])
-    return run.info.run_id, run_dir / "adapter"
+def trained(trained_tiny):
+    """The session's shared `python train.py` (NF4, r=4, registered as REGISTERED); (run id, adapter)."""
+    assert f"registered: models:/{REGISTERED}/1" in trained_tiny.stdout, trained_tiny.stdout[-2000:]
+    return trained_tiny.run.info.run_id, trained_tiny.adapter
 
 
 @pytest.fixture(scope="module")

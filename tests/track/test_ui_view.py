@@ -1,6 +1,6 @@
 """What a researcher sees in the MLflow UI: read a fresh run back as the UI does.
 
-One tiny `python train.py` run (module fixture) on a store of its own; the tests check the
+The session's one tiny `python train.py` run (tests/conftest.py: trained_tiny), on a store of its own; the tests check the
 experiment's kind tag and description, the run's name, result card, dataset inputs, the
 per-question table with both answers, the base-vs-adapter chart and the metric prefixes. The
 helpers behind them (names, metric names, the card, the table join) are tested without a run.
@@ -9,8 +9,6 @@ helpers behind them (names, metric names, the card, the table join) are tested w
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,44 +20,14 @@ from sftlab.track.naming import short_overrides, sweep_name, swept_keys
 from sftlab.track.plots import paired_scores
 from sftlab.track.run_card import card_markdown
 
-ROOT = Path(__file__).resolve().parents[2]
-EXP = "ui-view"
-OVERRIDES = [
-    "lora.r=4",
-    "training.max_steps=2",
-    "training.logging_steps=1",
-    "eval.limit=8",
-]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> str:
-    """A store of this module's own, so the experiment is created (and tagged) by this run."""
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow-ui') / 'mlflow.db'}"
-
-
-@pytest.fixture(scope="module")
-def fresh_run(tmp_path_factory, cache_dir, store):
-    """``(client, run, stdout)`` of one tiny training run with its Belebele evaluation."""
-    from mlflow.tracking import MlflowClient
-
-    run_dir = tmp_path_factory.mktemp("ui-run")
-    cmd = [
-        sys.executable,
-        str(ROOT / "train.py"),
-        f"logger.tracking_uri={store}",
-        f"logger.experiment_name={EXP}",
-        f"paths.cache_dir={cache_dir}",
-        f"hydra.run.dir={run_dir}",
-        *OVERRIDES,
-    ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    client = MlflowClient(tracking_uri=store)
-    exp = client.get_experiment_by_name(EXP)
-    (run,) = client.search_runs([exp.experiment_id])
-    return client, run, proc.stdout
+def fresh_run(trained_tiny):
+    """``(client, run, stdout)`` of the session's shared tiny training run (tests/conftest.py),
+    in a store of its own, so its experiment was created (and tagged) by that run."""
+    return trained_tiny.client, trained_tiny.run, trained_tiny.stdout
 
 
 def _table(client, run_id, path, tmp_path):
@@ -73,18 +41,20 @@ def test_experiment_opens_as_model_training_with_a_description(fresh_run):
     exp = client.get_experiment(run.info.experiment_id)
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
     note = exp.tags["mlflow.note.content"]
-    assert f"**{EXP}**" in note and "sftlab train" in note and "lora.r=4" in note
+    assert f"**{exp.name}**" in note and "sftlab train" in note and "lora.r=4" in note
     # The printed link opens the run in the model-training view whatever the browser remembers.
     url = f"/#/experiments/{exp.experiment_id}/runs/{run.info.run_id}?workflowType=machine_learning"
     assert f"run page: http://127.0.0.1:5000{url}" in stdout
 
 
-def test_run_name_says_model_overrides_and_hash(fresh_run):
+def test_run_name_says_model_overrides_and_hash(fresh_run, trained_tiny):
     _, run, _ = fresh_run
     chash = run.data.tags["config_hash"]
-    # Hydra sorts the overrides by key; the name keeps their last key segment.
-    assert run.info.run_name == f"tiny_llama-limit=8,r=4,logging_steps=1,max_steps=2-{chash[:6]}"
-    assert run.data.tags["sftlab.overrides"] == ",".join(sorted(OVERRIDES))
+    overrides = run.data.tags["sftlab.overrides"]
+    assert overrides == ",".join(sorted(trained_tiny.overrides))  # the full string, sorted by key as Hydra does
+    # The name keeps the overrides' last key segment, cut at 48 characters (short_overrides, tested below).
+    assert run.info.run_name == f"tiny_llama-{short_overrides(overrides)}-{chash[:6]}"
+    assert run.info.run_name.startswith("tiny_llama-dataset=alpaca_dolly_es_sample,limit=8,")
 
 
 def test_description_is_a_result_card(fresh_run):
@@ -92,7 +62,7 @@ def test_description_is_a_result_card(fresh_run):
     card = run.data.tags["mlflow.note.content"]
     m = run.data.metrics
     assert "| **Model** | `tiny_llama`, nf4, LoRA r=4" in card
-    assert "| **Data** | `sample_es`: 304 train / 16 held-out records" in card
+    assert "| **Data** | `alpaca_dolly_es_sample`: 35 train / 4 held-out records" in card
     assert f"{m['train/final_loss']:.3f}" in card and f"eval loss {m['train/eval_loss']:.3f}" in card
     assert (
         f"| **belebele\u00a0acc** | base {m['belebele/base_acc']:.3f} → adapter **{m['belebele/acc']:.3f}**"
@@ -117,8 +87,9 @@ def test_train_and_eval_data_are_dataset_inputs(fresh_run):
         inputs[context] = di.dataset
     assert set(inputs) == {"training", "validation", "evaluation"}
     train = inputs["training"]
-    assert train.name == "sample_es/train" and train.digest == run.data.tags["data_hash"][:16]
-    assert "sample_es.jsonl" in train.source and json.loads(train.profile)["num_rows"] == 304
+    assert train.name == "alpaca_dolly_es_sample/train" and train.digest == run.data.tags["data_hash"][:16]
+    # a mix names its first source (every source's counts are in data/stats.json)
+    assert "alpaca_es_sample.jsonl" in train.source and json.loads(train.profile)["num_rows"] == 35
     assert inputs["validation"].digest == run.data.tags["data_eval_hash"][:16]
     bench = inputs["evaluation"]
     assert bench.name == "belebele_spa_Latn" and "belebele_spa_sample.jsonl" in bench.source
