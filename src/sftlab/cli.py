@@ -218,6 +218,9 @@ def overview(prefix: str = "") -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sftlab`` console script and ``python -m sftlab``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from sftlab.config.secrets import install_record_redaction
+
+    install_record_redaction()  # no log line of any library stores a key typed into an override
     cmd, rest = _match(argv)
     if cmd is None:
         group = argv[0] if argv and any(c.words.startswith(argv[0] + " ") for c in COMMANDS) else ""

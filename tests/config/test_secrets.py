@@ -109,3 +109,13 @@ def test_api_key_env_must_be_a_variable_name_and_is_not_echoed():
     with pytest.raises(ConfigError) as err:
         read_api_key("judge", OPENAI)
     assert OPENAI not in str(err.value) and "judge.api_key_env must be the NAME" in str(err.value)
+
+
+def test_every_log_record_is_masked_as_it_is_made(caplog):
+    from sftlab.config.secrets import install_record_redaction
+
+    install_record_redaction()
+    install_record_redaction()  # idempotent
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("hydra.launcher.probe").info("#0 : lora.r=4 +judge.api_key=%s", OPENAI)
+    assert OPENAI not in caplog.text and "+judge.api_key=***" in caplog.text

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
@@ -129,3 +130,40 @@ def test_a_resumed_sweep_reuses_its_killed_parent(store, tmp_path, monkeypatch):
     assert run.data.tags["sftlab.sweep_dir"] == str((tmp_path / "b").resolve())
     client.set_terminated(first, "FINISHED")
     assert start("c", "resume=true") != first  # a FINISHED sweep is not reopened
+
+
+_CREATE = """
+import sys, time
+from pathlib import Path
+import mlflow.store.tracking.sqlalchemy_store
+from sftlab.track.tracker import MlflowTracker
+go = Path(sys.argv[2])
+Path(sys.argv[2] + sys.argv[3]).touch()  # imported: ready
+while not go.exists():  # both processes wait here, then create the store together
+    time.sleep(0.01)
+MlflowTracker(sys.argv[1], sys.argv[3])
+print("ok")
+"""
+
+
+def test_two_processes_create_a_fresh_store_at_once(tmp_path):
+    """Without the lock one of them dies in MLflow's schema migration (alembic_version ... 0 found)."""
+    uri = f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"
+    (tmp_path / "fresh").mkdir()
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CREATE, uri, str(go), f"e{n}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    deadline = time.time() + 120
+    while not all(Path(f"{go}e{n}").exists() for n in range(2)) and time.time() < deadline:
+        time.sleep(0.05)
+    go.touch()
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
+    assert all(out.strip() == "ok" for out, _ in outs)

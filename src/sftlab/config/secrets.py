@@ -188,3 +188,29 @@ def protect_job() -> None:
     for path in files:
         if path.is_file():
             redact_yaml_file(path)
+
+
+def install_record_redaction() -> None:
+    """Mask secrets in every log record as it is made, whichever logger and handler it meets.
+
+    Handler filters (:func:`install_log_filter`) come only after Hydra has configured logging;
+    Hydra's launcher logs each job's overrides (``#0 : +judge.api_key=...``) before that. A
+    record factory sees every record of an enabled level, from the first one.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_sftlab_redacts", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to the handler to report
+            return record
+        clean = redact_text(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return record
+
+    factory._sftlab_redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

@@ -25,7 +25,7 @@ from sftlab.config.secrets import redact_text
 from sftlab.sweep import jobs
 from sftlab.sweep.jobs import record_job
 from sftlab.sweep.parent import finalize
-from sftlab.track.liveness import process_tags
+from sftlab.track.liveness import Heartbeat, process_tags
 from sftlab.track.naming import sweep_name, swept_keys
 from sftlab.track.sweep_info import STATE_DIR, SWEEP_FILE, read_sweep_info, sweep_dir_of, write_json_atomic
 from sftlab.track.tracker import mlflow_client
@@ -39,6 +39,7 @@ class MlflowSweepCallback(Callback):
     def __init__(self) -> None:
         """No state until a multirun starts."""
         self._sweep_dir: Path | None = None
+        self._beat = None
 
     def on_multirun_start(self, config, **kwargs) -> None:
         """Open the parent run (not active in-process) and publish its id in the sweep folder."""
@@ -101,6 +102,8 @@ class MlflowSweepCallback(Callback):
             },
         )
         self._sweep_dir = sweep_dir
+        # The parent stays fresh for `reap` on other hosts (SLURM jobs) while this process lives.
+        self._beat = Heartbeat(uri, run.info.run_id, config.logger.heartbeat_interval_s)
         again = f" continued ({reused.info.status} before)" if reused is not None else ""
         print(
             f"sweep: parent MLflow run {run.info.run_id}{again} (experiment '{name}', {sweep_dir})",
@@ -136,11 +139,15 @@ class MlflowSweepCallback(Callback):
 
     def on_multirun_end(self, config, **kwargs) -> None:
         """All jobs returned: close the parent."""
+        if self._beat is not None:
+            self._beat.stop()
         if self._sweep_dir is not None:
             finalize(self._sweep_dir, completed=True)
             self._sweep_dir = None
 
     def _close_at_exit(self) -> None:
+        if self._beat is not None:
+            self._beat.stop()
         if self._sweep_dir is None:
             return
         try:
