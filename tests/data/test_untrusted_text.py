@@ -91,7 +91,7 @@ def test_human_template_holds_no_live_formula_and_reads_back(tmp_path):
     assert read_filled(path)[("s", "i0", 1)] == (4, "=está bien")
 
 
-def _run(host: str, folder: str):
+def _run(host: str):
     return SimpleNamespace(
         info=SimpleNamespace(run_id="r1"), data=SimpleNamespace(tags={"sftlab.host": host})
     )
@@ -103,10 +103,10 @@ def test_resume_follows_only_a_folder_of_this_host_below_the_outputs_root(tmp_pa
     root, inside = tmp_path / "outputs", tmp_path / "outputs" / "2026-12-02" / "10-00-00"
     inside.mkdir(parents=True)
     here = socket.gethostname()
-    _check_folder(_run(here, str(inside)), str(inside), str(root))  # fine
+    _check_folder(_run(here), str(inside), str(root))  # fine
     with pytest.raises(ConfigError, match="not below paths.outputs_root"):
-        _check_folder(_run(here, "/etc"), "/etc", str(root))
+        _check_folder(_run(here), "/etc", str(root))
     with pytest.raises(ConfigError, match="not below paths.outputs_root"):
-        _check_folder(_run(here, str(root / ".." / "x")), str(root / ".." / "x"), str(root))
+        _check_folder(_run(here), str(root / ".." / "x"), str(root))
     with pytest.raises(ConfigError, match="was trained on host other-node"):
-        _check_folder(_run("other-node", str(inside)), str(inside), str(root))
+        _check_folder(_run("other-node"), str(inside), str(root))

@@ -57,7 +57,7 @@ def read_api_key(section: str, api_key_env: str | None) -> str | None:
         # Never echo the value: a key typed into the name field is the usual cause.
         raise ConfigError(
             f"{section}.api_key_env must be the NAME of an environment variable (letters, digits, _), "
-            f"not the key itself; export the key (export OPENAI_API_KEY=...) and set "
+            f"not the key itself; put the key in a variable (e.g. OPENAI_API_KEY) and set "
             f"{section}.api_key_env=OPENAI_API_KEY"
         )
     secret = os.environ.get(api_key_env)
