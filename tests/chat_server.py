@@ -176,7 +176,8 @@ class JudgeServer(ChatServer):
     ``[[ok:N]]`` score N · ``[[fenced:N]]`` score N inside a code fence · ``[[badthen:N]]`` prose
     first, then N · ``[[never]]`` prose, an out-of-range 7, a float 4.0, ... forever ·
     ``[[429then:N]]`` HTTP 429 first, then N · ``[[500then:N]]`` HTTP 500 first, then N ·
-    ``[[slow]]`` answers only after ``slow_s`` seconds (the client has timed out by then).
+    ``[[slow]]`` answers only after ``slow_s`` seconds (the client has timed out by then) ·
+    ``[[echo:N]]`` score N with the API key echoed in the reason.
     Replies take ``work_s`` so that concurrent requests overlap. ``markers`` counts requests per
     marker; ``references_seen`` those that showed the judge a reference answer.
     """
@@ -213,4 +214,7 @@ class JudgeServer(ChatServer):
             return Reply(200, good, work) if nth > 1 else Reply(500, "internal error")
         if kind == "slow":
             return Reply(200, good, self.slow_s)
+        if kind == "echo":  # a reply that repeats the key it was sent with
+            echo = json.dumps({"score": int(n or 3), "reason": f"clave recibida {self.api_key}"})
+            return Reply(200, echo, work)
         return Reply(400, f"unknown marker {kind}")

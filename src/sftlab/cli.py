@@ -18,7 +18,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from sftlab.config.errors import SftlabError
+from sftlab.config.errors import SftlabError, storage_error_line
 from sftlab.config.paths import CONF_DIR
 from sftlab.config.runtime import in_multirun
 
@@ -69,6 +69,8 @@ COMMANDS: tuple[Command, ...] = (
             "merge", "sftlab.generate.handoff:merge_main"),
     Command("export", "model card, vLLM serve command, push to the Hugging Face Hub",
             "export", "sftlab.track.export:main"),
+    Command("runs reap", "mark runs left RUNNING by a dead process KILLED (every command does it too)",
+            "runs", "sftlab.track.reap_cli:main", kind="compose", action="action"),
 )  # fmt: skip
 
 _BY_WORDS = {c.words: c for c in COMMANDS}
@@ -76,7 +78,9 @@ _BY_WORDS = {c.words: c for c in COMMANDS}
 
 def report_user_error(err: SftlabError) -> None:
     """Print ``error: <message>`` on one line; exit 2 in a single run, re-raise in a sweep."""
-    message = f"error: {err}"
+    from sftlab.config.secrets import redact_text
+
+    message = redact_text(f"error: {err}")  # a key typed into a URL or an override stays out
     if in_multirun():  # the sweep records the job as FAILED and the other jobs carry on
         log.error(message)
         raise err
@@ -91,11 +95,20 @@ def _function(target: str):
 
 def _run_target(target: str, cfg):
     """Call a command's function inside its Hydra job; user errors become one line and exit 2."""
+    from sftlab.config.secrets import protect_job
+
+    protect_job()  # Hydra saved the overrides as typed and set up logging: mask secrets in both
     try:
         return _function(target)(cfg)
     except SftlabError as err:
         report_user_error(err)
         raise
+    except OSError as err:  # a full disk or a read-only folder: one line, not a traceback
+        line = storage_error_line(err, cfg.get("paths", {}).get("output_dir"))
+        if line is None or in_multirun():
+            raise
+        print(line, file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 # One module-level task function per Hydra app: launchers (joblib, submitit) pickle it by name.
@@ -161,10 +174,19 @@ def _run_app(cmd: Command, args: list[str]) -> int:
 def _run_compose(cmd: Command, args: list[str]) -> int:
     if cmd.action and args and "=" not in args[0] and not args[0].startswith("-"):
         args = [f"{cmd.action}={args[0]}", *args[1:]]
+    from sftlab.config.secrets import install_log_filter, redact_text
+
+    install_log_filter()
     try:
         return int(_function(cmd.target)(args) or 0)
     except SftlabError as err:
-        print(f"error: {err}", file=sys.stderr, flush=True)
+        print(redact_text(f"error: {err}"), file=sys.stderr, flush=True)
+        return 2
+    except OSError as err:  # a full disk or a read-only output folder
+        line = storage_error_line(err)
+        if line is None:
+            raise
+        print(line, file=sys.stderr, flush=True)
         return 2
 
 
@@ -196,6 +218,9 @@ def overview(prefix: str = "") -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sftlab`` console script and ``python -m sftlab``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from sftlab.config.secrets import install_record_redaction
+
+    install_record_redaction()  # no log line of any library stores a key typed into an override
     cmd, rest = _match(argv)
     if cmd is None:
         group = argv[0] if argv and any(c.words.startswith(argv[0] + " ") for c in COMMANDS) else ""
@@ -209,4 +234,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print(command_help(cmd.words, cmd.summary, cmd.config, sweeps=cmd.kind == "app"))
         return 0
-    return _run_app(cmd, rest) if cmd.kind == "app" else _run_compose(cmd, rest)
+    try:
+        return _run_app(cmd, rest) if cmd.kind == "app" else _run_compose(cmd, rest)
+    except KeyboardInterrupt:  # the open run was closed KILLED on the way out (closes_run)
+        print(
+            f"interrupted (Ctrl-C): sftlab {cmd.words} stopped; any open MLflow run is KILLED",
+            file=sys.stderr,
+        )
+        return 130

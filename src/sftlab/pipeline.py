@@ -17,6 +17,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from sftlab.config.runtime import is_main_process
+from sftlab.config.secrets import config_yaml
 from sftlab.stages import run_stages
 from sftlab.sweep.jobs import child_tags, skip_if_done
 from sftlab.track import metric_names as mn
@@ -25,7 +26,7 @@ from sftlab.track.run_card import finish_run
 from sftlab.track.tracker import closes_run, config_hash, flatten, git_commit, make_tracker, run_page_url
 from sftlab.train.distributed import tags as distributed_tags
 from sftlab.train.result import RunResult
-from sftlab.train.resume import find_resume_point, resumed_tags, run_tags
+from sftlab.train.resume import find_resume_point, resumed_tags, run_tags, unfinished_hint
 
 log = logging.getLogger(__name__)
 
@@ -188,13 +189,16 @@ def run(cfg: DictConfig) -> RunResult:
     resolved = OmegaConf.to_container(cfg, resolve=True)
     output_dir = Path(cfg.paths.output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
+    (output_dir / "config.yaml").write_text(config_yaml(resolved))  # secrets masked
 
     tracker = make_tracker(cfg.logger)  # an unreachable store fails here, before any loading
     done = skip_if_done(cfg, resolved)  # sweeps: this config already has a FINISHED run
     if done is not None:
         return done
     point = find_resume_point(cfg, resolved)  # resume=true: the unfinished run to continue
+    hint = unfinished_hint(cfg, resolved) if point is None else None
+    if hint:  # a killed run of this config could go on from its checkpoint
+        print(hint, flush=True)
     if point is None:
         tags = {**_tags(cfg, resolved), **child_tags(), **distributed_tags(), **run_tags(output_dir)}
         tracker.start(run_name(cfg, tags["config_hash"]), flatten(resolved), tags)

@@ -30,10 +30,16 @@ SUITE = [
         "reference": "Un impuesto.",
     },
     {"id": "c2", "category": "complex", "prompt": "[[429then:4]] Explica el RIMPE."},
+    {"id": "c3", "category": "complex", "prompt": "[[echo:3]] Explica la retención."},
     {"id": "x1", "category": "contextual", "turns": ["[[ok:4]] Hola, ¿me ayudas?", "[[never]] ¿Y luego?"]},
     {"id": "e1", "category": "edge", "prompt": "[[slow]] ¿Tardas?"},
 ]
-ITEMS = 7  # the series counts one item per turn
+ITEMS = 8  # the series counts one item per turn
+# A secret typed into the config each way the issue-17 probe found it stored (the server's own
+# KEY, echoed back in a judge reply, is the fourth): none may appear in any record.
+TYPED_KEY = f"sk-typed-{uuid.uuid4().hex}"  # +judge.api_key=..., the + route Hydra suggests
+KEY_AS_NAME = f"sk-asname-{uuid.uuid4().hex}"  # judge.api_key_env=<the key itself>
+URL_PASSWORD = f"pw{uuid.uuid4().hex}"  # judge.base_url=http://user:<password>@host/v1
 
 
 def _run(cmd: list[str], env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -71,6 +77,7 @@ def judged(cache_dir, mlflow_uri, tmp_path_factory):
                 f"judge.base_url={server.base_url}",
                 "judge.model=juez-e2e",
                 "judge.api_key_env=SFTLAB_E2E_JUDGE_KEY",
+                f"+judge.api_key={TYPED_KEY}",
                 f"judge.suites=[{suite}]",
                 "judge.timeout_s=1",
                 "judge.max_retries=1",
@@ -81,10 +88,33 @@ def judged(cache_dir, mlflow_uri, tmp_path_factory):
             env={"SFTLAB_E2E_JUDGE_KEY": KEY},
         )
     assert proc.returncode == 0, proc.stderr[-4000:]
+    # The key typed into the variable-name field, with a password in the URL: stops before training.
+    bad = _run(
+        [
+            "train.py",
+            f"logger.tracking_uri={mlflow_uri}",
+            f"logger.experiment_name={EXP}-secrets",
+            f"paths.cache_dir={cache_dir}",
+            f"hydra.run.dir={work / 'bad'}",
+            "judge=openai_compatible",
+            f"judge.base_url=http://probe:{URL_PASSWORD}@127.0.0.1:9/v1",
+            "judge.model=juez-e2e",
+            f"judge.api_key_env={KEY_AS_NAME}",
+            f"judge.suites=[{suite}]",
+        ]
+    )
     client = MlflowClient(tracking_uri=mlflow_uri)
     exp = client.get_experiment_by_name(EXP)
     (run,) = client.search_runs([exp.experiment_id])
-    return {"proc": proc, "run": run, "client": client, "work": work, "suite": suite, "server": server}
+    return {
+        "proc": proc,
+        "bad": bad,
+        "run": run,
+        "client": client,
+        "work": work,
+        "suite": suite,
+        "server": server,
+    }
 
 
 def _table(client, run_id, dst) -> list[dict]:
@@ -102,7 +132,7 @@ def test_run_records_score_tables_and_metrics(judged, tmp_path):
     assert m["judge/prueba_es/complex"] == 3.0
     assert m["judge/prueba_es/contextual"] == 4.0
     assert "judge/prueba_es/edge" not in m and m["judge/prueba_es/missing_items"] == 2
-    assert m["judge/prueba_es/mean"] == pytest.approx((5 + 3 + 2 + 4 + 4) / 5)
+    assert m["judge/prueba_es/mean"] == pytest.approx((5 + 3 + 2 + 4 + 3 + 4) / 6)
     assert server.markers["429then"] == 2 and server.markers["badthen"] == 2 and server.markers["slow"] == 2
 
     tags = run.data.tags
@@ -131,7 +161,7 @@ def test_run_records_score_tables_and_metrics(judged, tmp_path):
     } <= files
     report = Path(client.download_artifacts(run.info.run_id, "judge/scores.md", str(tmp_path))).read_text()
     assert "| Model (judge) | Simple | Complex | Contextual | Edge | Mean | Missing |" in report
-    assert "| tiny_llama + adapter (llm) | 4.00 | 3.00 | 4.00 | – | 3.60 | 2/7 |" in report
+    assert "| tiny_llama + adapter (llm) | 4.00 | 3.00 | 4.00 | – | 3.50 | 2/8 |" in report
     assert "| Model (judge) |" in judged["proc"].stdout  # the report is printed too
 
 
@@ -153,7 +183,35 @@ def test_api_key_is_nowhere_in_the_store_or_outputs(judged, mlflow_uri):
     assert all(KEY not in v for v in (*run.data.params.values(), *run.data.tags.values()))
 
 
-HUMAN = {"s1": 5, "s2": 2, "c1": 2, "c2": 4, "x1/t1": 4, "x1/t2": 3}  # attempt 1 only; e1 left blank
+def test_a_secret_typed_any_way_is_nowhere(judged, mlflow_uri):
+    """Issue 17's four routes: store, artifacts, output folders, stdout/stderr and log files."""
+    bad = judged["bad"]
+    assert bad.returncode == 2, bad.stderr[-3000:]
+    assert "judge.api_key_env must be the NAME of an environment variable" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    secrets = [TYPED_KEY, KEY_AS_NAME, URL_PASSWORD, KEY]
+    store = Path(mlflow_uri[len("sqlite:///") :]).parent
+    files = [p for folder in (store, judged["work"]) for p in folder.rglob("*") if p.is_file()]
+    assert any(p.name == "overrides.yaml" for p in files) and any(p.suffix == ".log" for p in files)
+    for path in files:
+        data = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in data, f"{secret[:8]}... found in {path}"
+    for proc in (judged["proc"], bad):
+        for secret in secrets:
+            assert secret not in proc.stdout and secret not in proc.stderr
+    run = judged["run"]
+    assert run.data.params["judge.api_key"] == "***"  # recorded as present, never as its value
+    rows = _table(judged["client"], run.info.run_id, judged["work"] / "table")
+    echoed = [r for r in rows if r["item"] == "c3"]
+    assert echoed and all(r["score"] == 3 and "***" in r["reason"] for r in echoed)
+    client = judged["client"]
+    (failed,) = client.search_runs([client.get_experiment_by_name(f"{EXP}-secrets").experiment_id])
+    assert failed.info.status == "FAILED" and "api_key_env" in failed.data.tags["error"]
+    assert failed.data.params["judge.base_url"].startswith("http://***@127.0.0.1:9")
+
+
+HUMAN = {"s1": 5, "s2": 2, "c1": 2, "c2": 4, "x1/t1": 4, "x1/t2": 3}  # attempt 1 only; e1, c3 left blank
 
 
 def test_human_round_trip_updates_the_run(judged, mlflow_uri, tmp_path):
@@ -206,7 +264,7 @@ def test_human_round_trip_updates_the_run(judged, mlflow_uri, tmp_path):
     assert run.info.status == "FINISHED"
     m = run.data.metrics
     assert m["human/prueba_es/simple"] == 3.5 and m["human/prueba_es/complex"] == 3.0
-    assert m["human/prueba_es/contextual"] == 3.5 and m["human/prueba_es/missing_items"] == 1
+    assert m["human/prueba_es/contextual"] == 3.5 and m["human/prueba_es/missing_items"] == 2
     # attempts graded by both: s1 (5,5) s2 (3,2) c1 (2,2) c2 (4,4) x1/t1 (4,4) -> 4 of 5 equal
     assert m["agreement/llm_vs_human/n"] == 5
     assert m["agreement/llm_vs_human/exact"] == pytest.approx(0.8)

@@ -33,6 +33,7 @@ def _cmd(mlflow_uri, cache_dir, run_dir, *overrides):
         f"logger.tracking_uri={mlflow_uri}",
         f"paths.cache_dir={cache_dir}",
         f"hydra.run.dir={run_dir}",
+        f"paths.outputs_root={Path(run_dir).parent}",  # the runs live in the test's folder
         *overrides,
     ]
 
@@ -94,7 +95,9 @@ def test_last_checkpoint_ignores_a_cut_off_save(tmp_path):
     assert last_checkpoint(tmp_path / "nowhere") is None
 
 
-def test_sigkill_then_resume_continues_the_same_run(cache_dir, mlflow_uri, mlflow_client, runs_of, tmp_path):
+def test_sigkill_then_resume_continues_the_same_run(
+    cache_dir, mlflow_uri, mlflow_client, runs_of, tmp_path, compose
+):
     exp = "resume-sigkill"
     overrides = [f"logger.experiment_name={exp}", *TRAIN]
     first_dir = tmp_path / "first"
@@ -134,6 +137,32 @@ def test_sigkill_then_resume_continues_the_same_run(cache_dir, mlflow_uri, mlflo
 
     resume_step = checkpoint_step(last_checkpoint(first_dir))
 
+    # Any command that opens the store reaps the zombie: the process is gone, the run is KILLED.
+    reap = subprocess.run(
+        [sys.executable, "-m", "sftlab", "runs", "reap", f"logger.tracking_uri={mlflow_uri}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert reap.returncode == 0, reap.stderr[-3000:]
+    assert f"KILLED {run_id}: process {proc.pid} on " in reap.stdout
+    (reaped,) = runs_of(exp)
+    assert reaped.info.status == "KILLED"
+    assert reaped.data.tags["error"].startswith(f"reaped by `sftlab runs reap`: process {proc.pid} on ")
+
+    # A plain rerun of the same config says, in one line, that the killed run can go on.
+    from omegaconf import OmegaConf
+
+    from sftlab.train.resume import unfinished_hint
+
+    cfg = compose(*overrides)
+    cfg.logger.tracking_uri = mlflow_uri
+    hint = unfinished_hint(cfg, OmegaConf.to_container(cfg, resolve=True))
+    assert hint is not None and "\n" not in hint
+    assert f"run {run_id} of this config ended KILLED with a checkpoint at step {resume_step}" in hint
+    assert hint.endswith("resume=true")
+
     # Same overrides plus resume=true, another Hydra folder: the run itself says where to go on.
     second_dir = tmp_path / "second"
     again = subprocess.run(
@@ -144,13 +173,13 @@ def test_sigkill_then_resume_continues_the_same_run(cache_dir, mlflow_uri, mlflo
         timeout=600,
     )
     assert again.returncode == 0, again.stderr[-3000:]
-    assert f"resume: continuing RUNNING run {run_id}" in again.stdout
+    assert f"resume: continuing KILLED run {run_id}" in again.stdout
     assert f"checkpoint-{resume_step} (step {resume_step})" in again.stdout
 
     (run,) = runs_of(exp)  # no second run
     assert run.info.run_id == run_id and run.info.status == "FINISHED"
     assert "error" not in run.data.tags
-    assert run.data.tags["sftlab.resumed_from"] == f"checkpoint-{resume_step} (RUNNING)"
+    assert run.data.tags["sftlab.resumed_from"] == f"checkpoint-{resume_step} (KILLED)"
 
     history = mlflow_client.get_metric_history(run_id, "train/loss")
     cutoff = max(m.timestamp for m in before)

@@ -46,6 +46,14 @@ class ReportConfig:
 
 
 @dataclass
+class RunsConfig:
+    """Root of ``conf/runs.yaml`` (``sftlab runs reap``)."""
+
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    action: str = "reap"  # reap: mark runs whose process is gone KILLED
+
+
+@dataclass
 class ScoresImportConfig:
     """Root of ``conf/scores_import.yaml``."""
 
@@ -103,6 +111,7 @@ SCHEMAS = {
     "eval_run_schema": (EvalRunConfig, None),
     "report_schema": (ReportConfig, None),
     "scores_import_schema": (ScoresImportConfig, None),
+    "runs_schema": (RunsConfig, None),
     "data_review_schema": (ReviewConfig, None),
     "data_check_leaks_schema": (CheckLeaksConfig, None),
     "estimate_schema": (EstimateOptions, "estimate"),

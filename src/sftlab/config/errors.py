@@ -20,3 +20,34 @@ class DataError(SftlabError):
 
 class TrackingError(SftlabError):
     """The MLflow tracking server or store cannot be used."""
+
+
+# errno values that mean "this folder cannot take the write": full disk or quota, read-only
+# file system, no permission. Anything else is a bug and keeps its traceback.
+_STORAGE_ERRNOS = {"ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM"}
+
+
+def storage_error_line(err: OSError, folder=None) -> str | None:
+    """``error: ...`` naming the folder a write failed in and the space free there, or None.
+
+    None when ``err`` is not about storage (a missing file is a different message elsewhere).
+    """
+    import errno
+    import shutil
+    from pathlib import Path
+
+    if errno.errorcode.get(err.errno or -1) not in _STORAGE_ERRNOS:
+        return None
+    target = Path(err.filename) if err.filename else Path(folder or ".")
+    where = target if target.is_dir() else target.parent
+    probe = where
+    while not probe.exists() and probe != probe.parent:  # the nearest folder that exists
+        probe = probe.parent
+    try:
+        free = f"{shutil.disk_usage(probe).free / 2**30:.1f} GiB free there"
+    except OSError:
+        free = "free space unknown"
+    return (
+        f"error: cannot write to {where}: {err.strerror or err} ({free}); free some space or point "
+        "hydra.run.dir / paths.output_dir (and logger.tracking_uri) at a writable folder"
+    )

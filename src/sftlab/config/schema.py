@@ -195,6 +195,8 @@ class LoggerConfig:
     log_adapter: bool = True
     connect_timeout_s: float = 5.0
     register_model: str | None = None  # MLflow Model Registry name: each trained adapter becomes a version
+    heartbeat_interval_s: float = 60.0  # an open run's sftlab.heartbeat tag is refreshed this often
+    heartbeat_timeout_s: float = 900.0  # a run of another host without a heartbeat this long is reaped
 
 
 @dataclass
@@ -214,6 +216,7 @@ class PathsConfig:
 
     cache_dir: str = MISSING
     output_dir: str = MISSING
+    outputs_root: str | None = None  # resume=true follows a run's folder only below this (null: cwd)
 
 
 @dataclass

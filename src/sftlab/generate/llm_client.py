@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 from sftlab.config.errors import ConfigError, SftlabError
 
 log = logging.getLogger(__name__)
 
 DETAIL_CHARS = 200  # of a server's error text kept in a message
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what a shell accepts as a variable name
 
 
 class ChatRequestError(SftlabError):
@@ -51,6 +53,13 @@ def read_api_key(section: str, api_key_env: str | None) -> str | None:
     """The key in the variable named ``api_key_env`` (None when no variable is configured)."""
     if not api_key_env:
         return None
+    if not _ENV_NAME.fullmatch(str(api_key_env)):
+        # Never echo the value: a key typed into the name field is the usual cause.
+        raise ConfigError(
+            f"{section}.api_key_env must be the NAME of an environment variable (letters, digits, _), "
+            f"not the key itself; put the key in a variable (e.g. OPENAI_API_KEY) and set "
+            f"{section}.api_key_env=OPENAI_API_KEY"
+        )
     secret = os.environ.get(api_key_env)
     if not secret:
         raise ConfigError(
@@ -159,8 +168,10 @@ class OpenAICompatibleClient:
         return resp.choices[0].message.content or ""
 
     def scrub(self, text: str) -> str:
-        """``text`` with the API key removed (for anything written or logged)."""
-        return redact(text, self._secret)
+        """``text`` with the API key and anything credential-looking removed (for anything written or logged)."""
+        from sftlab.config.secrets import redact_text
+
+        return redact_text(redact(text, self._secret))
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -255,8 +266,10 @@ class HFLocalClient:
         return self.generate(self.render(messages), sample=self._temperature > 0)
 
     def scrub(self, text: str) -> str:
-        """Nothing secret in a local model."""
-        return text
+        """``text`` with anything credential-looking removed (a prompt may have carried one)."""
+        from sftlab.config.secrets import redact_text
+
+        return redact_text(text)
 
     def close(self) -> None:
         """Nothing to release explicitly."""

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from sftlab.config.errors import DataError
+from sftlab.data.spreadsheet import neutralise_row, restore_row
 
 KEY = ("suite", "item", "attempt")
 EXPORT_COLUMNS = (
@@ -51,7 +52,7 @@ def export_for_people(rows: list[dict], path: Path, fmt: str = "csv") -> Path:
         with tmp.open("w", encoding="utf-8", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=EXPORT_COLUMNS)
             writer.writeheader()
-            writer.writerows(records)
+            writer.writerows(neutralise_row(r) for r in records)  # answers must not run as formulas
     else:
         with tmp.open("w", encoding="utf-8") as f:
             for rec in records:
@@ -86,7 +87,7 @@ def read_filled(path) -> dict[tuple[str, str, int], tuple[int | None, str]]:
     try:
         if p.suffix.lower() == ".csv":
             with p.open(encoding="utf-8-sig", newline="") as f:  # -sig: spreadsheets add a BOM
-                lines = [(n, rec) for n, rec in enumerate(csv.DictReader(f), 2)]
+                lines = [(n, restore_row(rec)) for n, rec in enumerate(csv.DictReader(f), 2)]
         else:
             lines = []
             for n, text in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 def run_job(cfg: DictConfig) -> str:
     """Open the run, load, generate, grade, record; returns the markdown score report."""
+    from sftlab.config.secrets import config_yaml
     from sftlab.generate.prompt_formats import check_format
     from sftlab.judge.stage import preflight
     from sftlab.track.adapter_source import with_adapter
@@ -32,7 +33,7 @@ def run_job(cfg: DictConfig) -> str:
     check_format(cfg.model.prompt_format)
     preflight(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
+    (output_dir / "config.yaml").write_text(config_yaml(resolved))  # secrets masked
     tracker = make_tracker(cfg.logger)
     tags = {
         "model": cfg.model.name,

@@ -78,7 +78,10 @@ class OpenAICompatibleJudge:
             except ReplyError as e:
                 last = self.client.scrub(str(e))
                 continue
-            return _verdict(score, reason, asks=asks, seconds=time.perf_counter() - started)
+            # The reply is the server's text: scrub it like an error (it may echo the key).
+            return _verdict(
+                score, self.client.scrub(reason), asks=asks, seconds=time.perf_counter() - started
+            )
         err = f"unparseable reply after {asks} asks: {last}"
         return _verdict(error=err, asks=asks, seconds=time.perf_counter() - started)
 
@@ -144,9 +147,11 @@ class HFLocalJudge:
             try:
                 score, reason = parse_reply(text)
             except ReplyError as e:
-                last = str(e)
+                last = self.client.scrub(str(e))
                 continue
-            return _verdict(score, reason, asks=ask + 1, seconds=time.perf_counter() - started)
+            return _verdict(
+                score, self.client.scrub(reason), asks=ask + 1, seconds=time.perf_counter() - started
+            )
         err = f"unparseable reply after {1 + self.cfg.parse_retries} asks: {last}"
         return _verdict(error=err, asks=1 + self.cfg.parse_retries, seconds=time.perf_counter() - started)
 

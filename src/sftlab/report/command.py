@@ -5,6 +5,7 @@ from __future__ import annotations
 from sftlab.config.compose import compose
 from sftlab.config.errors import TrackingError
 from sftlab.report.experiment import resolve_sweep, write_report
+from sftlab.track.liveness import reap_quietly
 from sftlab.track.tracker import check_tracking_uri, mlflow_client
 
 
@@ -13,6 +14,7 @@ def main(overrides: list[str]) -> int:
     cfg = compose("report", overrides)
     uri, experiment = cfg.logger.tracking_uri, cfg.logger.experiment_name
     check_tracking_uri(uri, cfg.logger.connect_timeout_s)
+    reap_quietly(uri, cfg.logger.heartbeat_timeout_s, by="sftlab report")  # a dead run is not RUNNING
     parent = None
     if cfg.sweep:
         exp = mlflow_client(uri).get_experiment_by_name(experiment)

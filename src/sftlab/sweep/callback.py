@@ -21,9 +21,11 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 
 from sftlab.config.runtime import hydra_cfg
+from sftlab.config.secrets import redact_text
 from sftlab.sweep import jobs
 from sftlab.sweep.jobs import record_job
 from sftlab.sweep.parent import finalize
+from sftlab.track.liveness import Heartbeat, process_tags
 from sftlab.track.naming import sweep_name, swept_keys
 from sftlab.track.sweep_info import STATE_DIR, SWEEP_FILE, read_sweep_info, sweep_dir_of, write_json_atomic
 from sftlab.track.tracker import mlflow_client
@@ -37,6 +39,7 @@ class MlflowSweepCallback(Callback):
     def __init__(self) -> None:
         """No state until a multirun starts."""
         self._sweep_dir: Path | None = None
+        self._beat = None
 
     def on_multirun_start(self, config, **kwargs) -> None:
         """Open the parent run (not active in-process) and publish its id in the sweep folder."""
@@ -52,7 +55,8 @@ class MlflowSweepCallback(Callback):
         sweep_dir = sweep_dir.resolve()
         uri, name = config.logger.tracking_uri, config.logger.experiment_name
         try:
-            MlflowTracker(uri, name, config.logger.connect_timeout_s)  # fails fast if unreachable
+            lc = config.logger
+            MlflowTracker(uri, name, lc.connect_timeout_s, lc.heartbeat_interval_s, lc.heartbeat_timeout_s)
         except TrackingError as err:
             import sys
 
@@ -60,23 +64,32 @@ class MlflowSweepCallback(Callback):
             sys.exit(2)
         client = mlflow_client(uri)
         exp = client.get_experiment_by_name(name)
-        overrides = list(hc.overrides.task)
+        overrides = [redact_text(o) for o in hc.overrides.task]  # never store a typed-in key
         launcher = str(hc.launcher.get("_target_", "")).rsplit(".", 1)[-1]
         sweeper = str(hc.sweeper.get("_target_", "")).rsplit(".", 1)[-1]
-        run = client.create_run(
-            exp.experiment_id,
-            run_name=sweep_name(overrides, sweep_dir.name),
-            tags={
-                "sftlab.stage": "sweep",
-                "sftlab.sweep_dir": str(sweep_dir),
-                "sweep.overrides": " ".join(overrides)[:5000],
-                "sweep.launcher": launcher,
-                "sweep.sweeper": sweeper,
-                "git_commit": git_commit(str(Path(__file__).resolve().parent)),
-            },
-        )
-        client.log_param(run.info.run_id, "sweep.overrides", " ".join(overrides)[:6000])
-        client.log_param(run.info.run_id, "sweep.dir", str(sweep_dir))
+        key = sweep_key(overrides)
+        reused = find_unfinished_parent(client, exp.experiment_id, key) if config.get("resume") else None
+        if reused is not None:  # resume=true: the killed sweep's children stay under one parent
+            run = reused
+            reopen_parent(client, run.info.run_id, sweep_dir)
+        else:
+            run = client.create_run(
+                exp.experiment_id,
+                run_name=sweep_name(overrides, sweep_dir.name),
+                tags={
+                    "sftlab.stage": "sweep",
+                    "sftlab.sweep_dir": str(sweep_dir),
+                    "sweep.overrides": " ".join(overrides)[:5000],
+                    "sweep.launcher": launcher,
+                    "sweep.sweeper": sweeper,
+                    "git_commit": git_commit(str(Path(__file__).resolve().parent)),
+                    **process_tags(),  # reaped when this process dies without closing it
+                    SWEEP_KEY_TAG: key,
+                },
+            )
+        if reused is None:  # params are immutable: a reused parent keeps its first folder's
+            client.log_param(run.info.run_id, "sweep.overrides", " ".join(overrides)[:6000])
+            client.log_param(run.info.run_id, "sweep.dir", str(sweep_dir))
         write_json_atomic(
             sweep_dir / STATE_DIR / SWEEP_FILE,
             {
@@ -89,7 +102,13 @@ class MlflowSweepCallback(Callback):
             },
         )
         self._sweep_dir = sweep_dir
-        print(f"sweep: parent MLflow run {run.info.run_id} (experiment '{name}', {sweep_dir})", flush=True)
+        # The parent stays fresh for `reap` on other hosts (SLURM jobs) while this process lives.
+        self._beat = Heartbeat(uri, run.info.run_id, config.logger.heartbeat_interval_s)
+        again = f" continued ({reused.info.status} before)" if reused is not None else ""
+        print(
+            f"sweep: parent MLflow run {run.info.run_id}{again} (experiment '{name}', {sweep_dir})",
+            flush=True,
+        )
         # Hydra skips on_multirun_end when a job failed (basic launcher) or on Ctrl-C.
         atexit.register(self._close_at_exit)
 
@@ -120,11 +139,15 @@ class MlflowSweepCallback(Callback):
 
     def on_multirun_end(self, config, **kwargs) -> None:
         """All jobs returned: close the parent."""
+        if self._beat is not None:
+            self._beat.stop()
         if self._sweep_dir is not None:
             finalize(self._sweep_dir, completed=True)
             self._sweep_dir = None
 
     def _close_at_exit(self) -> None:
+        if self._beat is not None:
+            self._beat.stop()
         if self._sweep_dir is None:
             return
         try:
@@ -132,6 +155,45 @@ class MlflowSweepCallback(Callback):
         except Exception as e:
             log.error("could not close the sweep's parent run: %s", e)
         self._sweep_dir = None
+
+
+SWEEP_KEY_TAG = "sweep.key"
+
+
+def sweep_key(overrides: list[str]) -> str:
+    """What identifies a sweep across reruns: its overrides, in any order, without resume/force."""
+    import hashlib
+
+    kept = sorted(o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in ("resume", "force"))
+    return hashlib.sha256("\n".join(kept).encode()).hexdigest()[:16]
+
+
+def find_unfinished_parent(client, experiment_id: str, key: str):
+    """The newest KILLED or FAILED parent run of the same sweep (a RUNNING one is alive: left alone)."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.`{SWEEP_KEY_TAG}` = '{key}' and tags.`sftlab.stage` = 'sweep' "
+            "and attributes.status != 'FINISHED' and attributes.status != 'RUNNING'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0] if runs else None
+
+
+def reopen_parent(client, run_id: str, sweep_dir: Path) -> None:
+    """RUNNING again, owned by this process, pointing at this attempt's folder, without the old error."""
+    client.update_run(run_id, status="RUNNING")
+    tags = client.get_run(run_id).data.tags
+    for stale in ("error", "sftlab.reaped"):
+        if stale in tags:
+            client.delete_tag(run_id, stale)
+    for k, v in {**process_tags(), "sftlab.sweep_dir": str(sweep_dir)}.items():
+        client.set_tag(run_id, k, v)
+    client.set_tag(
+        run_id, "sweep.resumed_dirs", (tags.get("sweep.resumed_dirs", "") + f" {sweep_dir}").strip()
+    )
 
 
 def _this_jobs_run(info: dict, job_num: str) -> str | None:

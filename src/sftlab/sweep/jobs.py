@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sftlab.config.runtime import hydra_cfg, in_multirun
+from sftlab.config.secrets import redact_text
 from sftlab.sweep.parent import update_parent_counts
 from sftlab.track.metric_names import FINAL_LOSS
 from sftlab.track.sweep_info import STATE_DIR, read_sweep_info, sweep_dir_of, write_json_atomic
@@ -94,7 +95,7 @@ def record_job(hydra_cfg, status: str, error: str | None = None, run_id: str | N
             "run_name": hydra_cfg.job.override_dirname,
             "status": status,
             "run_id": run_id,
-            "error": (error or "")[:2000] or None,
+            "error": redact_text(error or "")[:2000] or None,
         },
     )
     try:

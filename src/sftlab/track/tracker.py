@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sftlab.config.errors import TrackingError
+from sftlab.config.secrets import redact_params, redact_text
+from sftlab.track.liveness import Heartbeat, process_tags, reap_quietly
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ def experiment_tags(name: str) -> dict[str, str]:
         "a sweep (`-m`) is a parent run with one child per job. Each run's description is its "
         "result card. The runs are in the *Model training* view (the sidebar's GenAI / Model "
         "training switch; links printed by `sftlab train` open it directly).\n\n"
-        f"Created by `{command_line()}`."
+        f"Created by `{redact_text(command_line())}`."
     )
     return {KIND_TAG: MODEL_TRAINING, NOTE_TAG: note}
 
@@ -139,6 +141,30 @@ def check_tracking_uri(uri: str, timeout_s: float) -> None:
             raise TrackingError(f"logger.tracking_uri: folder {db.parent} of the SQLite store does not exist")
 
 
+def _clean_tags(tags: dict) -> dict[str, str]:
+    """Tags with secret-looking values masked (overrides, errors and URLs end up in tags)."""
+    return {k: redact_text(v) if isinstance(v, str) else v for k, v in tags.items()}
+
+
+STORE_LOCK_TIMEOUT_S = 300  # a fresh store's migrations take seconds; a stuck holder fails loudly
+
+
+def store_lock(uri: str):
+    """A file lock beside a SQLite store, so two processes never create (migrate) it at once.
+
+    MLflow creates a missing SQLite database on first use; two processes doing so at the same
+    moment race in the schema migration and one dies (``alembic_version ... 0 found``).
+    Other stores (a server) need no lock.
+    """
+    from contextlib import nullcontext
+
+    if not uri.startswith("sqlite:///"):
+        return nullcontext()
+    from filelock import FileLock
+
+    return FileLock(uri[len("sqlite:///") :] + ".lock", timeout=STORE_LOCK_TIMEOUT_S)
+
+
 class NullTracker:
     """Tracker for ``logger=none``: same interface, records nothing."""
 
@@ -179,32 +205,23 @@ class NullTracker:
 class MlflowTracker:
     """One MLflow run: opened by :meth:`start`, closed exactly once by :meth:`end`."""
 
-    def __init__(self, tracking_uri: str, experiment_name: str, timeout_s: float = 5.0):
-        """Check the store and select (or create) the experiment; no run is opened yet."""
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment_name: str,
+        timeout_s: float = 5.0,
+        heartbeat_interval_s: float = 60.0,
+        heartbeat_timeout_s: float = 900.0,
+    ):
+        """Check the store, select (or create) the experiment and reap dead runs; no run is opened yet."""
         import mlflow
 
         check_tracking_uri(tracking_uri, timeout_s)
         self._mlflow = mlflow
         mlflow.set_tracking_uri(tracking_uri)
         try:
-            exp = mlflow.get_experiment_by_name(experiment_name)
-            if exp is None:
-                location = None
-                if tracking_uri.startswith("sqlite:///"):
-                    # Keep artifacts beside the database, not wherever the process happens to run.
-                    location = (
-                        (Path(tracking_uri[len("sqlite:///") :]).parent / "mlartifacts").resolve().as_uri()
-                    )
-                try:
-                    mlflow.create_experiment(
-                        experiment_name, artifact_location=location, tags=experiment_tags(experiment_name)
-                    )
-                except Exception:  # created meanwhile by a parallel job
-                    if mlflow.get_experiment_by_name(experiment_name) is None:
-                        raise
-            elif KIND_TAG not in exp.tags:  # made before sftlab tagged experiments, or by hand
-                mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, KIND_TAG, MODEL_TRAINING)
-            mlflow.set_experiment(experiment_name)
+            with store_lock(tracking_uri):  # the first process to touch a fresh store migrates it
+                self._select_experiment(tracking_uri, experiment_name)
         except TrackingError:
             raise
         except Exception as e:
@@ -213,13 +230,41 @@ class MlflowTracker:
             ) from None
         self.run_id: str | None = None
         self._ended = False
+        self._uri, self._beat_every = tracking_uri, heartbeat_interval_s
+        self._heartbeat = None
+        reap_quietly(tracking_uri, heartbeat_timeout_s, by=command_line())  # zombies of killed jobs
+
+    def _select_experiment(self, tracking_uri: str, experiment_name: str) -> None:
+        """Select the experiment, creating it (model-training kind, artifacts beside the store) if new."""
+        mlflow = self._mlflow
+        exp = mlflow.get_experiment_by_name(experiment_name)
+        if exp is None:
+            location = None
+            if tracking_uri.startswith("sqlite:///"):
+                # Keep artifacts beside the database, not wherever the process happens to run.
+                location = (Path(tracking_uri[len("sqlite:///") :]).parent / "mlartifacts").resolve().as_uri()
+            try:
+                mlflow.create_experiment(
+                    experiment_name, artifact_location=location, tags=experiment_tags(experiment_name)
+                )
+            except Exception:  # created meanwhile by a parallel job
+                if mlflow.get_experiment_by_name(experiment_name) is None:
+                    raise
+        elif KIND_TAG not in exp.tags:  # made before sftlab tagged experiments, or by hand
+            mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, KIND_TAG, MODEL_TRAINING)
+        mlflow.set_experiment(experiment_name)
 
     def start(self, run_name: str, params: dict[str, str], tags: dict[str, str]) -> str:
         """Open the run (nested under an active parent, if any) and log params and tags."""
         mlflow = self._mlflow
-        run = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None, tags=tags)
+        run = mlflow.start_run(
+            run_name=redact_text(run_name),
+            nested=mlflow.active_run() is not None,
+            tags=_clean_tags({**process_tags(), **tags}),
+        )
         self.run_id = run.info.run_id
-        mlflow.log_params(params)
+        self._heartbeat = Heartbeat(self._uri, self.run_id, self._beat_every)
+        mlflow.log_params(redact_params(params))  # a key typed into the config is never stored
         return self.run_id
 
     def reopen(self, run_id: str, tags: dict[str, str]) -> str:
@@ -230,15 +275,18 @@ class MlflowTracker:
         removed, so the run does not end FINISHED with an error.
         """
         mlflow = self._mlflow
-        run = mlflow.start_run(run_id=run_id, tags=tags)
+        run = mlflow.start_run(run_id=run_id, tags=_clean_tags({**process_tags(), **tags}))
         self.run_id = run.info.run_id
+        self._heartbeat = Heartbeat(self._uri, self.run_id, self._beat_every)
         if "error" in run.data.tags:
             mlflow.MlflowClient().delete_tag(run_id, "error")
         return self.run_id
 
     def log_metrics(self, metrics: dict, step: int | None = None) -> None:
-        """Log numeric metrics at ``step``."""
+        """Log numeric metrics at ``step`` (and beat: the process is alive)."""
         self._mlflow.log_metrics(metrics, step=step)
+        if self._heartbeat is not None:
+            self._heartbeat.beat()
 
     def log_artifact(self, path, artifact_path: str | None = None) -> None:
         """Upload one file."""
@@ -249,12 +297,12 @@ class MlflowTracker:
         self._mlflow.log_artifacts(str(folder), artifact_path=artifact_path)
 
     def set_tags(self, tags: dict) -> None:
-        """Set tags on the run."""
-        self._mlflow.set_tags(tags)
+        """Set tags on the run (secrets masked)."""
+        self._mlflow.set_tags(_clean_tags(tags))
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        """Store ``text`` as an artifact file."""
-        self._mlflow.log_text(text, artifact_file)
+        """Store ``text`` as an artifact file (secrets masked)."""
+        self._mlflow.log_text(redact_text(text), artifact_file)
 
     def log_input(self, dataset, context: str) -> None:
         """Record an ``mlflow.data`` dataset as an input of the run (the UI's Datasets column)."""
@@ -269,10 +317,12 @@ class MlflowTracker:
         if self._ended or self.run_id is None:
             return
         self._ended = True
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         mlflow = self._mlflow
         try:
             if error:
-                mlflow.set_tag("error", error[:5000])
+                mlflow.set_tag("error", redact_text(error)[:5000])
         finally:
             mlflow.end_run(status=status)
 
@@ -300,7 +350,13 @@ def make_tracker(logger_cfg):
 
     if logger_cfg.backend == "none" or not is_main_process():  # DDP: rank 0 alone logs
         return NullTracker()
-    return MlflowTracker(logger_cfg.tracking_uri, logger_cfg.experiment_name, logger_cfg.connect_timeout_s)
+    return MlflowTracker(
+        logger_cfg.tracking_uri,
+        logger_cfg.experiment_name,
+        logger_cfg.connect_timeout_s,
+        logger_cfg.get("heartbeat_interval_s", 60.0),
+        logger_cfg.get("heartbeat_timeout_s", 900.0),
+    )
 
 
 def run_page_url(tracking_uri: str, run_id: str, local_ui: str = "http://127.0.0.1:5000") -> str | None:

@@ -23,14 +23,13 @@ from pathlib import Path
 
 from sftlab.config.errors import ConfigError
 from sftlab.config.runtime import in_multirun
+from sftlab.track.liveness import HOST_TAG, PID_TAG, pid_alive, process_tags
 from sftlab.track.tracker import newest_run_with_hash
 from sftlab.train.checkpoints import checkpoint_root, checkpoint_step, last_checkpoint
 
 log = logging.getLogger(__name__)
 
 OUTPUT_DIR_TAG = "sftlab.output_dir"
-HOST_TAG = "sftlab.host"
-PID_TAG = "sftlab.pid"
 RESUMED_TAG = "sftlab.resumed_from"
 
 
@@ -51,21 +50,7 @@ class ResumePoint:
 
 def run_tags(output_dir: str | Path) -> dict[str, str]:
     """Tags set when a training run opens, so a later ``resume=true`` can find and vet it."""
-    return {
-        OUTPUT_DIR_TAG: str(Path(output_dir).resolve()),
-        HOST_TAG: socket.gethostname(),
-        PID_TAG: str(os.getpid()),
-    }
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+    return {OUTPUT_DIR_TAG: str(Path(output_dir).resolve()), **process_tags()}
 
 
 def _still_running_here(run) -> int | None:
@@ -77,7 +62,7 @@ def _still_running_here(run) -> int | None:
         pid = int(tags.get(PID_TAG, ""))
     except ValueError:
         return None
-    return pid if pid != os.getpid() and _pid_alive(pid) else None
+    return pid if pid != os.getpid() and pid_alive(pid) else None
 
 
 def _nothing_to_resume(message: str) -> None:
@@ -86,6 +71,28 @@ def _nothing_to_resume(message: str) -> None:
         log.warning("%s; starting a fresh run", message)
         return None
     raise ConfigError(f"{message}; drop resume=true to start a fresh run")
+
+
+def _check_folder(run, folder: str, outputs_root: str | None) -> None:
+    """The folder a run's tag names must be on this host and below the outputs root.
+
+    The tag comes from a store other people may write to: without this check, any run with
+    this config hash could point training (and its checkpoint loading) at any folder.
+    """
+    run_id = run.info.run_id
+    host = run.data.tags.get(HOST_TAG)
+    if host and host != socket.gethostname():
+        raise ConfigError(
+            f"resume=true: run {run_id} was trained on host {host}, not {socket.gethostname()}; "
+            "its checkpoints are there: resume on that host"
+        )
+    root = Path(outputs_root or os.getcwd()).expanduser().resolve()
+    path = Path(folder).expanduser().resolve()
+    if not path.is_relative_to(root):
+        raise ConfigError(
+            f"resume=true: run {run_id} names the folder {path}, which is not below paths.outputs_root "
+            f"({root}); set paths.outputs_root to the folder that holds your runs"
+        )
 
 
 def find_resume_point(cfg, resolved: dict) -> ResumePoint | None:
@@ -122,6 +129,7 @@ def find_resume_point(cfg, resolved: dict) -> ResumePoint | None:
     folder = run.data.tags.get(OUTPUT_DIR_TAG) or run.data.params.get("paths.output_dir", "")
     if not folder:
         return _nothing_to_resume(f"resume=true: run {run_id} ({status}) does not record its output folder")
+    _check_folder(run, folder, cfg.paths.get("outputs_root"))
     checkpoint = last_checkpoint(folder)
     if checkpoint is None:
         return _nothing_to_resume(
@@ -137,3 +145,31 @@ def find_resume_point(cfg, resolved: dict) -> ResumePoint | None:
 def resumed_tags(point: ResumePoint) -> dict[str, str]:
     """Tags set on a reopened run: where it continued from, and this process (for the next resume)."""
     return {**run_tags(point.output_dir), RESUMED_TAG: f"{point.checkpoint.name} ({point.status})"}
+
+
+def unfinished_hint(cfg, resolved: dict) -> str | None:
+    """A plain (not ``resume=true``) single run whose config has an unfinished run with a checkpoint:
+    the one line that says so and how to continue it instead; None otherwise."""
+    if cfg.get("resume", False) or cfg.logger.backend == "none" or in_multirun():
+        return None
+    from sftlab.config.secrets import redact_text
+    from sftlab.track.tracker import command_line, config_hash
+
+    chash = config_hash(resolved)
+    try:
+        run = newest_run_with_hash(
+            cfg.logger.tracking_uri, cfg.logger.experiment_name, chash, "tags.`sftlab.stage` = 'train'"
+        )
+    except Exception:  # only a hint: never stop a run for it
+        return None
+    if run is None or run.info.status == "FINISHED" or _still_running_here(run) is not None:
+        return None
+    folder = run.data.tags.get(OUTPUT_DIR_TAG, "")
+    checkpoint = last_checkpoint(folder) if folder else None
+    if checkpoint is None:
+        return None
+    return (
+        f"note: run {run.info.run_id} of this config ended {run.info.status} with a checkpoint at step "
+        f"{checkpoint_step(checkpoint)}; this run starts afresh. To continue that one instead: "
+        f"{redact_text(command_line())} resume=true"
+    )

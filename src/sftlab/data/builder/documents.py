@@ -165,6 +165,29 @@ def read_document(path: Path, root: Path) -> Document:
     return Document(path, rel, pages)
 
 
+def _inside(root: Path, files: list[Path]) -> list[Path]:
+    """``files`` whose real path lies inside ``root``; links that lead out are skipped, and said so.
+
+    The documents' text goes to the generator (possibly a remote server): a link to
+    ``~/.ssh/id_rsa`` or ``/etc/passwd`` dropped into the folder must not travel with it.
+    """
+    real_root = root.resolve()
+    kept, outside = [], []
+    for path in files:
+        (kept if path.resolve().is_relative_to(real_root) else outside).append(path)
+    if outside:
+        shown = ", ".join(str(p.relative_to(root)) for p in outside[:3]) + (
+            " ..." if len(outside) > 3 else ""
+        )
+        message = (
+            f"input_dir: skipped {len(outside)} link(s) that lead outside {root} ({shown}); "
+            "copy a file into the folder to use it"
+        )
+        log.warning(message)
+        print(message, flush=True)
+    return kept
+
+
 def find_documents(input_dir: str, extensions: list[str]) -> list[Path]:
     """Files under ``input_dir`` with one of ``extensions``, sorted (a stable chunk order)."""
     root = Path(input_dir).expanduser()
@@ -172,6 +195,7 @@ def find_documents(input_dir: str, extensions: list[str]) -> list[Path]:
         raise DataError(f"input_dir: folder not found: {root}")
     exts = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+    files = _inside(root, files)
     if not files:
         raise DataError(f"input_dir: no {', '.join(sorted(exts))} files under {root}")
     return files

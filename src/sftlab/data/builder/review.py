@@ -23,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from sftlab.config.errors import DataError
+from sftlab.data.spreadsheet import neutralise_row, restore_row
 
 DECISIONS = ("keep", "fix", "drop")
 TEXT_FIELDS = ("instruction", "input", "output")
@@ -48,9 +49,8 @@ def export_csv(pairs_path: str, csv_path: str) -> int:
         w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         for row in rows:
-            w.writerow(
-                {"decision": "keep", **{k: "" if row.get(k) is None else row.get(k) for k in COLUMNS[1:]}}
-            )
+            cells = {"decision": "keep", **{k: "" if row.get(k) is None else row.get(k) for k in COLUMNS[1:]}}
+            w.writerow(neutralise_row(cells))  # model text must not become a live formula
     return len(rows)
 
 
@@ -84,7 +84,8 @@ def read_review_rows(path: Path) -> tuple[list[str], list[dict]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(header))
     columns = [name.strip().lower() for name in reader.fieldnames or []]
     rows = [
-        {name.strip().lower(): value for name, value in row.items() if name is not None} for row in reader
+        restore_row({name.strip().lower(): value for name, value in row.items() if name is not None})
+        for row in reader
     ]
     return columns, rows
 
