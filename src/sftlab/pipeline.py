@@ -113,7 +113,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     from sftlab.model.adapters import build_lora_config
     from sftlab.model.loading import load_model, load_tokenizer, resolve_source
     from sftlab.model.precision import resolve_precision
-    from sftlab.model.quantization import build_bnb_config
+    from sftlab.model.quantization import build_bnb_config, quantized_linear_count
     from sftlab.track.datasets import log_training_data
     from sftlab.track.plots import loss_curve
     from sftlab.train.trainer import build_sft_config, build_trainer, metrics_callback, prepare_peft_model
@@ -138,6 +138,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     block = _preflight(cfg, tracker, train_ds, tokenizer)  # memory check before any weight
     log.info("Loading %s from %s (quantization=%s)", cfg.model.name, source, cfg.quantization.name)
     model = load_model(cfg.model, source, bnb, precision.model_dtype)
+    tracker.log_metrics({mn.QUANTIZED_LINEAR_LAYERS: quantized_linear_count(model)})
     model = prepare_peft_model(model, lora_config, bnb is not None, cfg.training.gradient_checkpointing)
     trainable, total = model.get_nb_trainable_parameters()
     tracker.log_metrics({mn.TRAINABLE_PARAMS: trainable, mn.TOTAL_PARAMS: total})

@@ -80,22 +80,39 @@ def load_tokenizer(model_cfg, source: str):
 
 
 def load_model(model_cfg, source: str, bnb_config, dtype_name: str):
-    """The base causal LM, quantized by ``bnb_config`` when given."""
-    import torch
+    """The base causal LM, quantized by ``bnb_config`` when given, on this process's GPU if any.
+
+    The model is placed at load time, quantized or not: eval, judge and chat never pass through
+    the Trainer (which would move it), and a 4-bit model cannot be moved after loading. A
+    quantized load that quantized nothing is refused (see :func:`check_quantized`).
+    """
+    from contextlib import nullcontext
+
     from transformers import AutoModelForCausalLM
 
+    from sftlab.model.placement import model_device_map
     from sftlab.model.precision import torch_dtype
+    from sftlab.model.quantization import check_quantized, plain_linear_layers
 
     kwargs = dict(
         revision=model_cfg.revision,
         trust_remote_code=model_cfg.trust_remote_code,
         dtype=torch_dtype(dtype_name),
     )
+    device_map = model_device_map()
+    if device_map is not None:
+        kwargs["device_map"] = device_map
     if bnb_config is not None:
         kwargs["quantization_config"] = bnb_config
-        if torch.cuda.is_available():
-            kwargs["device_map"] = {"": torch.cuda.current_device()}
-    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    with plain_linear_layers() if bnb_config is not None else nullcontext():
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    if bnb_config is not None:
+        n = check_quantized(
+            model,
+            "quantization.load_in_4bit" if bnb_config.load_in_4bit else "quantization.load_in_8bit",
+            model_cfg.name,
+        )
+        log.info("%d linear layers quantized", n)
     model.config.use_cache = False  # the KV cache is useless in training and breaks checkpointing
     return model
 
