@@ -116,7 +116,13 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     from sftlab.model.quantization import build_bnb_config, quantized_linear_count
     from sftlab.track.datasets import log_training_data
     from sftlab.track.plots import loss_curve
-    from sftlab.train.trainer import build_sft_config, build_trainer, metrics_callback, prepare_peft_model
+    from sftlab.train.trainer import (
+        ADAPTER_DTYPE,
+        build_sft_config,
+        build_trainer,
+        metrics_callback,
+        prepare_peft_model,
+    )
     from sftlab.validation import validate
 
     validate(cfg)
@@ -147,6 +153,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
         cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None, block
     )
     trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, [metrics_callback(tracker)])
+    tracker.set_tags({"adapter_dtype": ADAPTER_DTYPE})  # fp32 master weights, even under QLoRA
     started, cpu_started = time.perf_counter(), time.process_time()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     train_seconds = time.perf_counter() - started
