@@ -34,7 +34,8 @@ def test_train_records_a_complete_mlflow_run(trained_tiny, tmp_path):
     first = mlflow_client.get_metric_history(run.info.run_id, "train/first_loss")
     assert [(p.step, p.value) for p in first] == [(0, history[0].value)]  # where the curve starts
     # Results, training, data and memory estimate each under their prefix; no double underscore.
-    assert all(k.split("/")[0] in {"belebele", "train", "data", "preflight"} for k in m), sorted(m)
+    assert all(k.split("/")[0] in {"belebele", "train", "data", "preflight", "model"} for k in m), sorted(m)
+    assert m["model/quantized_linear_layers"] == 14  # every projection of the 2-layer LLaMA is 4-bit
     assert not [k for k in m if "__" in k]
 
     artifacts = {a.path for a in mlflow_client.list_artifacts(run.info.run_id)}

@@ -114,10 +114,16 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     from sftlab.model.adapters import build_lora_config
     from sftlab.model.loading import load_model, load_tokenizer, resolve_source
     from sftlab.model.precision import resolve_precision
-    from sftlab.model.quantization import build_bnb_config
+    from sftlab.model.quantization import build_bnb_config, quantized_linear_count
     from sftlab.track.datasets import log_training_data
     from sftlab.track.plots import loss_curve
-    from sftlab.train.trainer import build_sft_config, build_trainer, metrics_callback, prepare_peft_model
+    from sftlab.train.trainer import (
+        ADAPTER_DTYPE,
+        build_sft_config,
+        build_trainer,
+        metrics_callback,
+        prepare_peft_model,
+    )
     from sftlab.validation import validate
 
     validate(cfg)
@@ -139,6 +145,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     block = _preflight(cfg, tracker, train_ds, tokenizer)  # memory check before any weight
     log.info("Loading %s from %s (quantization=%s)", cfg.model.name, source, cfg.quantization.name)
     model = load_model(cfg.model, source, bnb, precision.model_dtype)
+    tracker.log_metrics({mn.QUANTIZED_LINEAR_LAYERS: quantized_linear_count(model)})
     model = prepare_peft_model(model, lora_config, bnb is not None, cfg.training.gradient_checkpointing)
     trainable, total = model.get_nb_trainable_parameters()
     tracker.log_metrics({mn.TRAINABLE_PARAMS: trainable, mn.TOTAL_PARAMS: total})
@@ -147,6 +154,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
         cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None, block
     )
     trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, [metrics_callback(tracker)])
+    tracker.set_tags({"adapter_dtype": ADAPTER_DTYPE})  # fp32 master weights, even under QLoRA
     started, cpu_started = time.perf_counter(), time.process_time()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     train_seconds = time.perf_counter() - started

@@ -69,7 +69,7 @@ def test_each_chosen_token_is_the_argmax_of_the_definition(peft_4bit):
     from sftlab.generate.contrastive import contrastive_search
 
     _, model, tok = peft_4bit
-    ids = tok([PROMPT], return_tensors="pt").input_ids
+    ids = tok([PROMPT], return_tensors="pt").input_ids.to(model.device)
     k, alpha = 4, 0.6
     chosen = contrastive_search(model, ids, top_k=k, penalty_alpha=alpha, max_new_tokens=8)
     assert 0 < len(chosen) <= 8
@@ -82,7 +82,7 @@ def test_each_chosen_token_is_the_argmax_of_the_definition(peft_4bit):
         top2 = scores.topk(2).values
         assert top2[0] - top2[1] > 1e-5  # a clear winner: no near-tie decided by rounding
         differs_from_greedy |= token != int(cand_ids[0])
-        prefix = torch.cat([prefix, torch.tensor([[token]])], dim=1)
+        prefix = torch.cat([prefix, torch.tensor([[token]], device=prefix.device)], dim=1)
     # the penalty mattered at least once (otherwise this test would only re-check greedy)
     assert differs_from_greedy
 
@@ -91,7 +91,7 @@ def test_alpha_zero_is_exactly_greedy(peft_4bit):
     from sftlab.generate.contrastive import contrastive_search
 
     _, model, tok = peft_4bit
-    ids = tok([PROMPT], return_tensors="pt").input_ids
+    ids = tok([PROMPT], return_tensors="pt").input_ids.to(model.device)
     ours = contrastive_search(
         model, ids, top_k=5, penalty_alpha=0.0, max_new_tokens=12, eos_token_ids=[tok.eos_token_id]
     )
@@ -111,7 +111,7 @@ def test_stops_on_eos_and_max_new_tokens(peft_4bit):
     from sftlab.generate.contrastive import contrastive_search
 
     _, model, tok = peft_4bit
-    ids = tok([PROMPT], return_tensors="pt").input_ids
+    ids = tok([PROMPT], return_tensors="pt").input_ids.to(model.device)
     free = contrastive_search(model, ids, top_k=3, penalty_alpha=0.5, max_new_tokens=5)
     assert len(free) == 5
     # declare the 3rd generated token an end-of-sequence token: decoding must stop right there

@@ -119,7 +119,7 @@ def test_chart_and_loss_figure_are_images(fresh_run, tmp_path):
 def test_metric_names_are_grouped_by_prefix(fresh_run):
     client, run, _ = fresh_run
     m = run.data.metrics
-    assert {k.split("/")[0] for k in m} == {"belebele", "train", "data", "preflight"}, sorted(m)
+    assert {k.split("/")[0] for k in m} == {"belebele", "train", "data", "preflight", "model"}, sorted(m)
     assert not [k for k in m if "__" in k]
     assert "preflight/logits_loss_gib" in m
     first = client.get_metric_history(run.info.run_id, mn.FIRST_LOSS)

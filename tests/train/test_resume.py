@@ -62,7 +62,7 @@ def test_checkpoint_save_leaves_a_4bit_model_unchanged(compose, tmp_path):
     trainer = build_trainer(model, tokenizer, train_ds, None, args, [])
     trainer.create_optimizer_and_scheduler(num_training_steps=2)
 
-    ids = tokenizer(["¿Cuál es la capital de Ecuador?"], return_tensors="pt").input_ids
+    ids = tokenizer(["¿Cuál es la capital de Ecuador?"], return_tensors="pt").input_ids.to(model.device)
     model.eval()
     with torch.no_grad():
         before = model(input_ids=ids).logits

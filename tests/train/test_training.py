@@ -64,7 +64,8 @@ def test_adapter_reloads_to_the_same_logits(compose, tmp_path, trained):
     reloaded = load_adapter(base, result.adapter_dir).eval()
     trained_model = result.model.eval()
 
-    ids = result.tokenizer(["[INST] ¿Cuál es la capital de Ecuador? [/INST]"], return_tensors="pt").input_ids
+    text = ["[INST] ¿Cuál es la capital de Ecuador? [/INST]"]
+    ids = result.tokenizer(text, return_tensors="pt").input_ids.to(reloaded.device)  # cuda:0 on a GPU box
     with torch.no_grad():
         a = trained_model(input_ids=ids).logits
         b = reloaded(input_ids=ids).logits

@@ -10,8 +10,8 @@ estimate is a formula over those counts:
   code books; int8 is 1 byte per param plus one fp32 scale per output row. Everything else
   (embeddings, norms, ``lm_head``) is upcast to fp32 by ``prepare_model_for_kbit_training``
   when the base is quantized, and stays in ``model.dtype`` when it is not.
-* LoRA parameters ``r * (in + out)`` per targeted module; TRL keeps them in bf16 on a
-  quantized base, peft in fp32 otherwise. Gradients: one per parameter, same dtype.
+* LoRA parameters ``r * (in + out)`` per targeted module, in fp32 (TRL casts them to bf16 on a
+  quantized base; sftlab casts them back, see ``train.trainer``). Gradients: one per parameter.
 * optimizer states: two moments per parameter; 8-bit bitsandbytes AdamW stores 1 byte each
   plus an fp32 absmax per 256 values (tensors under 4096 values fall back to 32-bit);
   bitsandbytes 32-bit AdamW 4 bytes each; torch AdamW the parameter's dtype.
@@ -128,7 +128,7 @@ def estimate(shapes: Shapes, s: Settings, label: str = "") -> Estimate:
         )
 
     lora_n = shapes.lora_params(s.lora_r)
-    lora_b = 2 if s.quantized else 4
+    lora_b = 4  # fp32 always: sftlab undoes TRL's bf16 cast of QLoRA adapters (small updates survive)
     terms.append(
         Term(
             "LoRA parameters",

@@ -200,7 +200,8 @@ def layer_activation_bytes_per_token(shapes: Shapes, s: Settings) -> dict[str, f
     """Bytes one decoder layer keeps for backward per token, split into its parts."""
     a_c = 2 if s.device == "cuda" else _dtype_bytes(s.model_dtype)  # bf16 autocast on CUDA
     a_res = 4 if s.quantized else a_c  # kbit preparation upcasts norms/embeddings: fp32 residual
-    a_lora = 2 if s.quantized else a_c  # TRL casts QLoRA adapters to bf16
+    # QLoRA adapters are fp32: autocast saves bf16 copies on CUDA, the CPU keeps the fp32 input.
+    a_lora = (2 if s.device == "cuda" else 4) if s.quantized else a_c
     # shapes.lora_modules lists every targeted module of every layer; average them per layer.
     lora_per_layer = len(shapes.lora_modules) / max(shapes.n_layers, 1)
     lora_in = sum(i for _, i, _ in shapes.lora_modules) / max(shapes.n_layers, 1)

@@ -1,4 +1,5 @@
-"""The model: tiny offline twins, tokenizer + weights loading, quantization, precision, LoRA.
+"""The model: tiny offline twins, tokenizer + weights loading, device placement, quantization,
+precision, LoRA.
 
 Imports: ``sftlab.config``, ``sftlab.track``.
 """

@@ -79,23 +79,41 @@ def load_tokenizer(model_cfg, source: str):
     return tok
 
 
-def load_model(model_cfg, source: str, bnb_config, dtype_name: str):
-    """The base causal LM, quantized by ``bnb_config`` when given."""
-    import torch
+def load_model(model_cfg, source: str, bnb_config, dtype_name: str, on_gpu: bool = True):
+    """The base causal LM, quantized by ``bnb_config`` when given, on this process's GPU if any.
+
+    The model is placed at load time, quantized or not: eval, judge and chat never pass through
+    the Trainer (which would move it), and a 4-bit model cannot be moved after loading. A
+    quantized load that quantized nothing is refused (see :func:`check_quantized`).
+    ``on_gpu=False`` keeps an unquantized model in RAM (the merge, sized against RAM).
+    """
+    from contextlib import nullcontext
+
     from transformers import AutoModelForCausalLM
 
+    from sftlab.model.placement import model_device_map
     from sftlab.model.precision import torch_dtype
+    from sftlab.model.quantization import check_quantized, plain_linear_layers
 
     kwargs = dict(
         revision=model_cfg.revision,
         trust_remote_code=model_cfg.trust_remote_code,
         dtype=torch_dtype(dtype_name),
     )
+    device_map = model_device_map() if on_gpu or bnb_config is not None else None
+    if device_map is not None:
+        kwargs["device_map"] = device_map
     if bnb_config is not None:
         kwargs["quantization_config"] = bnb_config
-        if torch.cuda.is_available():
-            kwargs["device_map"] = {"": torch.cuda.current_device()}
-    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    with plain_linear_layers() if bnb_config is not None else nullcontext():
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    if bnb_config is not None:
+        n = check_quantized(
+            model,
+            "quantization.load_in_4bit" if bnb_config.load_in_4bit else "quantization.load_in_8bit",
+            model_cfg.name,
+        )
+        log.info("%d linear layers quantized", n)
     model.config.use_cache = False  # the KV cache is useless in training and breaks checkpointing
     return model
 
@@ -103,14 +121,10 @@ def load_model(model_cfg, source: str, bnb_config, dtype_name: str):
 def load_adapter(base_model, adapter_dir: str, trainable: bool = False):
     """Attach a saved LoRA adapter to ``base_model`` exactly as it was trained.
 
-    TRL keeps QLoRA adapters in bf16; peft would upcast them to fp32 on load, which changes the
-    logits slightly. Keeping the saved dtype reproduces the trained model's outputs.
+    sftlab trains adapters in fp32 (quantized base or not), and peft's default upcasts adapter
+    weights to fp32 on load, so the reloaded model computes as the trained one did. An adapter
+    saved in bf16 (older sftlab runs) loads with exact values, upcast.
     """
     from peft import PeftModel
 
-    quantized = getattr(base_model, "is_loaded_in_4bit", False) or getattr(
-        base_model, "is_loaded_in_8bit", False
-    )
-    return PeftModel.from_pretrained(
-        base_model, adapter_dir, is_trainable=trainable, autocast_adapter_dtype=not quantized
-    )
+    return PeftModel.from_pretrained(base_model, adapter_dir, is_trainable=trainable)

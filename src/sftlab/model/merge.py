@@ -145,7 +145,9 @@ def merge_adapter(model_cfg, adapter_dir: str, out: Path, opts) -> tuple[Path, M
     source = resolve_source(model_cfg)
     tokenizer = load_tokenizer(model_cfg, source)
     log.info("Loading %s unquantized in %s for the merge", model_cfg.name, dtype)
-    model = attach_adapter(load_model(model_cfg, source, None, dtype), adapter_dir, model_cfg.name).eval()
+    model = attach_adapter(
+        load_model(model_cfg, source, None, dtype, on_gpu=False), adapter_dir, model_cfg.name
+    ).eval()
     ref, mask = _probe_logits(model, tokenizer, opts.probe_prompts)
     merged = model.merge_and_unload(safe_merge=True)  # safe_merge: refuse NaN/inf merged weights
     merged.config.use_cache = True

@@ -1,7 +1,10 @@
 """Numeric precision for this machine: what the config asks for, and what the hardware can do.
 
-bf16 needs an Ampere-or-newer GPU. On a GPU without it we fall back to fp16 (and say so); on a
-CPU, mixed precision is switched off for the trainer (TRL refuses bf16 on CPU-only machines).
+bf16 needs an Ampere-or-newer GPU (compute capability >= 8.0). On an older GPU we fall back to
+fp16 mixed precision (and say so): the base and 4-bit compute in fp16, the trainable LoRA
+weights in fp32 (``train.trainer.keep_adapter_fp32``; fp16 AMP's grad scaler needs fp32
+trainable weights, which TRL's bf16 cast of QLoRA adapters would otherwise break). On a CPU,
+mixed precision is switched off for the trainer (TRL refuses bf16 on CPU-only machines).
 """
 
 from __future__ import annotations
@@ -32,10 +35,17 @@ class Precision:
     note: str = ""
 
 
+# Native bf16 arrived with Ampere (compute capability 8.0). torch's is_bf16_supported() also
+# says True on T4/V100/RTX 20xx, where bf16 is emulated (slow, and no fallback note would fire).
+BF16_MIN_CAPABILITY = (8, 0)
+
+
 def _bf16_supported() -> bool:
     import torch
 
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if not torch.cuda.is_available():
+        return False
+    return tuple(torch.cuda.get_device_capability()) >= BF16_MIN_CAPABILITY
 
 
 def resolve_precision(model_dtype: str, compute_dtype: str, bf16_flag: bool | None) -> Precision:

@@ -2,8 +2,8 @@
 
 MLflow groups metrics (charts and the run page) by the part before the first ``/``. sftlab logs
 results under the benchmark's prefix (``belebele/``, ``judge/``), the training curve and its
-bookkeeping under ``train/``, data statistics under ``data/`` and the memory estimate under
-``preflight/``. Names never hold a double underscore.
+bookkeeping under ``train/``, data statistics under ``data/``, facts about the loaded model
+under ``model/`` and the memory estimate under ``preflight/``. Names never hold a double underscore.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ PEAK_ALLOCATED_GIB = "train/peak_allocated_gib"
 PEAK_RESERVED_GIB = "train/peak_reserved_gib"
 TRAINABLE_PARAMS = "train/trainable_params"
 TOTAL_PARAMS = "train/total_params"
+# bitsandbytes layers of the loaded base (0 without quantization): proves a 4-bit run is 4-bit.
+QUANTIZED_LINEAR_LAYERS = "model/quantized_linear_layers"
 
 # transformers' end-of-training summary calls its mean loss "train_loss"; "train/loss" is the curve.
 _SPECIAL = {"train_loss": "train/mean_loss"}

@@ -120,7 +120,7 @@ def build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks):
 
     from sftlab.train.checkpoints import adapter_checkpoint_trainer
 
-    return adapter_checkpoint_trainer(SFTTrainer)(
+    trainer = adapter_checkpoint_trainer(SFTTrainer)(
         model=model,
         args=sft_config,
         train_dataset=train_ds,
@@ -128,3 +128,29 @@ def build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks):
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+    keep_adapter_fp32(trainer.model)
+    return trainer
+
+
+# Why fp32: TRL casts every trainable parameter of a quantized model to bf16, and the optimizer
+# updates it in place with no fp32 master copy. Near 1/64 a bf16 weight's spacing is 6.1e-5, so
+# an update of lr ~2e-5 (or the warm-up/cosine tail) rounds away for most LoRA entries. In fp32
+# every update lands; autocast still runs the adapter matmuls in bf16/fp16 on a GPU, and fp16
+# mixed precision needs fp32 trainable weights anyway (its grad scaler refuses fp16 grads).
+ADAPTER_DTYPE = "float32"
+
+
+def keep_adapter_fp32(model) -> int:
+    """Cast ``model``'s trainable (adapter) parameters to fp32; returns how many were cast.
+
+    Call it after the trainer is built (TRL's cast happens in its constructor) and before
+    ``train()`` (the optimizer is created there, over these very tensors).
+    """
+    import torch
+
+    cast = 0
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.float32:
+            param.data = param.data.to(torch.float32)
+            cast += 1
+    return cast
