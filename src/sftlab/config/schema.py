@@ -181,6 +181,10 @@ class EvalConfig:
     evaluate_base: bool = True
     reuse_base_score: bool = True
     log_samples: bool = True
+    # Paired adapter-vs-base statistics (need log_samples): bootstrap CI of the accuracy delta.
+    confidence_level: float = 0.95
+    bootstrap_resamples: int = 10000
+    bootstrap_seed: int = 0
     data: EvalDataConfig = field(default_factory=EvalDataConfig)
 
 
