@@ -114,7 +114,15 @@ def evaluate_and_log(
     cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None
 ) -> EvalSummary:
     """Score ``model`` (with its adapter, if any) and its base on ``cfg.eval``; log to ``tracker``."""
-    from sftlab.evaluation.base_scores import KEY_TAG, REUSED_TAG, SOURCE_TAG, base_key, find_cached
+    from sftlab.evaluation.base_scores import (
+        KEY_TAG,
+        REUSED_TAG,
+        SOURCE_TAG,
+        base_key,
+        base_key_parts,
+        device_type,
+        find_cached,
+    )
     from sftlab.evaluation.lm_eval_runner import make_lm, run_task
     from sftlab.evaluation.lm_eval_tasks import prepare_task, task_manager
     from sftlab.evaluation.samples_table import base_rows_of, combined_rows, log_samples_table
@@ -138,7 +146,14 @@ def evaluate_and_log(
         _log_eval_input(tracker, spec, ev, outcome.results)
 
     if ev.evaluate_base or not has_adapter:
-        key = base_key(cfg.model, cfg.quantization, precision or _precision(cfg), spec, ev)
+        parts = base_key_parts(
+            cfg.model, cfg.quantization, precision or _precision(cfg), spec, ev, device_type(model)
+        )
+        key = base_key(parts)
+        tracker.log_text(
+            json.dumps({"key": key, **parts}, indent=2, sort_keys=True, default=str),
+            f"eval/{prefix}_base_key.json",
+        )
         uri = cfg.logger.tracking_uri if cfg.logger.backend == "mlflow" else None
         cached = (
             find_cached(uri, key, prefix, exclude_run=tracker.run_id)
