@@ -189,6 +189,14 @@ class EvalConfig:
 
 
 @dataclass
+class SweepConfig:
+    """What sweeps optimise: any logged metric, minimised or maximised."""
+
+    objective: str = "eval_loss"  # eval_loss | final_loss | belebele/acc | judge/general_es/mean | ...
+    direction: str = "minimize"  # minimize | maximize
+
+
+@dataclass
 class LoggerConfig:
     """Experiment tracking backend."""
 
@@ -237,6 +245,7 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     task_name: str = "train"
     force: bool = False  # sweeps: rerun jobs whose config already has a FINISHED run
+    sweep: SweepConfig = field(default_factory=SweepConfig)
     resume: bool = False  # continue this config's unfinished run from its last checkpoint
 
 
