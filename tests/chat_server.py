@@ -7,7 +7,7 @@ how many requests carried it so far (1-based) and returns the assistant text, or
 :class:`Reply` for an HTTP error or a delayed answer (the client times out meanwhile).
 
 It records what happened: ``received`` / ``delivered`` (requests seen, 200 replies written, per
-user message), ``log`` (model, user message, status of every authorized request),
+user message), ``log`` (model, user message, status and all messages of every authorized request),
 ``unauthorized`` (requests without ``Authorization: Bearer <api_key>``), ``max_active``
 (the most requests in flight at once), ``models``. ``pause_at = N`` holds the Nth request
 unanswered (``paused`` is set) until ``release`` is set, so a test can kill its client mid-run.
@@ -78,7 +78,9 @@ class ChatServer:
             self.models.add(body.get("model"))
             self.received[user] += 1
             nth = self.received[user]
-            self.log.append({"model": body.get("model"), "user": user, "status": None})
+            self.log.append(
+                {"model": body.get("model"), "user": user, "status": None, "messages": body["messages"]}
+            )
             entry, total = self.log[-1], len(self.log)
         if self.pause_at is not None and total == self.pause_at:
             self.paused.set()

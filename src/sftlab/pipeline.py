@@ -110,11 +110,13 @@ def _throughput(trainer, seconds: float) -> dict:
 
 def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None = None) -> RunResult:
     """The work of a job, inside an open tracked run (``resume_from``: checkpoint to continue)."""
+    from sftlab.config.runtime import in_multirun
     from sftlab.data.loading import build_datasets
     from sftlab.model.adapters import build_lora_config
     from sftlab.model.loading import load_model, load_tokenizer, resolve_source
     from sftlab.model.precision import resolve_precision
     from sftlab.model.quantization import build_bnb_config, quantized_linear_count
+    from sftlab.sweep.objective import check_objective
     from sftlab.track.datasets import log_training_data
     from sftlab.track.plots import loss_curve
     from sftlab.train.trainer import (
@@ -127,6 +129,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     from sftlab.validation import validate
 
     validate(cfg)
+    check_objective(cfg, in_sweep=in_multirun())  # a sweep must not optimise a metric nobody logs
     # Data errors surface before weights; stats, data_hash and any leak report go to the run.
     judged = list(cfg.judge.suites) if cfg.judge.kind != "none" else []  # leak-checked too
     train_ds, eval_ds = build_datasets(cfg.dataset, cfg.model, tracker, extra_suites=judged)
@@ -221,6 +224,9 @@ def run(cfg: DictConfig) -> RunResult:
         if is_main_process():
             run_stages(cfg, tracker, result)
             finish_run(tracker, title=run_name(cfg))  # base-vs-adapter chart + the result card
+            logged = tracker.get_run()  # the stages' metrics too (belebele/acc, judge/...), for the objective
+            if logged is not None:
+                result.metrics = {**logged.data.metrics, **result.metrics}
     return result
 
 
@@ -241,7 +247,9 @@ def summary(result: RunResult, cfg: DictConfig) -> str:
 
 
 def main(cfg: DictConfig) -> float:
-    """``sftlab train``: run the job, print its summary, return the objective sweepers minimise."""
+    """``sftlab train``: run the job, print its summary, return ``sweep.objective`` for sweepers."""
+    from sftlab.sweep.objective import objective_value
+
     result = run(cfg)
     print(summary(result, cfg), flush=True)
-    return result.final_loss
+    return objective_value(cfg, result.metrics)

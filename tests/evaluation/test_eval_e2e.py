@@ -106,6 +106,7 @@ def test_adapter_learns_the_answers_and_both_scores_land_in_mlflow(trained_run, 
         "eval/belebele_samples.json",
         "eval/belebele_results.json",
         "eval/belebele_base_results.json",
+        "eval/belebele_base_key.json",
         f"eval/{TASK}.yaml",
     } <= artifacts
     assert "eval/belebele_base_samples.json" not in artifacts  # one table holds both answers

@@ -158,6 +158,7 @@ def test_run_records_score_tables_and_metrics(judged, tmp_path):
         "judge/scores.md",
         "judge/rubric.md",
         "judge/human_scores_template.csv",
+        "judge/human_grading_scale.md",
     } <= files
     report = Path(client.download_artifacts(run.info.run_id, "judge/scores.md", str(tmp_path))).read_text()
     assert "| Model (judge) | Simple | Complex | Contextual | Edge | Mean | Missing |" in report

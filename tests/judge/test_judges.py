@@ -199,7 +199,7 @@ def test_judge_options_compose_and_bad_settings_name_their_key(compose, monkeypa
 
     for option in ("none", "openai_compatible", "hf_local", "human"):
         cfg = compose(f"judge={option}")
-        assert cfg.judge.kind == option and cfg.judge.rubric.version == "study-v1"
+        assert cfg.judge.kind == option and cfg.judge.rubric.version == "sftlab-es-v1"
     assert compose().judge.kind == "none"  # python train.py stays fast: no judging by default
 
     monkeypatch.delenv("SFTLAB_UNSET_KEY", raising=False)

@@ -37,6 +37,8 @@ def store(mlflow_uri):
         rid = run.info.run_id
         client.log_param(rid, "lora.r", r)
         client.log_param(rid, "training.learning_rate", "0.0002")
+        for key, value in (("eval.task", "belebele_spa_Latn"), ("eval.data.source", "hub"), ("eval.limit", "None")):
+            client.log_param(rid, key, value)  # as if scored on the full benchmark: comparable with Table 5
         for step, loss in enumerate((2.0, 1.6, 1.3), 1):
             client.log_metric(rid, "train/loss", loss + int(r) / 100, step=step)
         seconds = 12.5
@@ -79,6 +81,7 @@ def test_report_of_two_models_with_one_and_two_runs(store, tmp_path):
             f"logger.tracking_uri={store}",
             f"logger.experiment_name={EXPERIMENT}",
             f"out={out}",
+            "+compare_as.tiny_falcon=falcon_7b",  # a dry run of the study comparison
         ],
         cwd=ROOT,
         capture_output=True,
@@ -106,8 +109,15 @@ def test_report_of_two_models_with_one_and_two_runs(store, tmp_path):
         assert float(row["delta"]) == pytest.approx(acc - base)
     md = (out / "report.md").read_text()
     assert "| model | dataset | run | questions |" in md and "chance" in md
-    for png in ("belebele.png", "judge.png", "loss_curves.png"):
+    for png in ("belebele.png", "judge.png", "loss_curves.png", "study_comparison.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # beside the study's Table 5: tiny_falcon's two runs as falcon_7b, their mean and a t-interval
+    study = {(r["row"], r["model"]): r for r in _csv(out / "study_comparison.csv")}
+    with_lora = study[("with_lora", "falcon_7b")]
+    assert float(with_lora["study"]) == 0.287 and float(with_lora["ours"]) == pytest.approx(0.325)
+    assert with_lora["runs"] == "2" and not any(m == "llama2_7b_chat" for _, m in study)
+    assert "\\toprule" in (out / "study_comparison.tex").read_text()
+    assert "logged to MLflow run" in proc.stdout
 
 
 def test_bar_chart_has_a_chance_line_error_bars_and_a_legend_clear_of_the_bars():

@@ -105,6 +105,11 @@ def test_grid_is_one_parent_with_a_child_per_job_and_resumes(sweep_cli, runs_of,
     rows = list(csv.DictReader(open(summary)))
     losses = {c.info.run_id: c.data.metrics["train/final_loss"] for c in children}
     assert {r["run_id"]: float(r["final_loss"]) for r in rows} == pytest.approx(losses, abs=1e-4)
+    # ranked by sweep.objective (default: the held-out eval_loss, minimised)
+    held_out = {c.info.run_id: c.data.metrics["train/eval_loss"] for c in children}
+    assert {r["run_id"]: float(r["objective"]) for r in rows} == pytest.approx(held_out, abs=1e-4)
+    assert tags["sweep.objective"] == "train/eval_loss (minimize)"
+    assert tags["sweep.best_run_id"] == min(held_out, key=held_out.get)
     assert "report" in {a.path for a in mlflow_client.list_artifacts(parent.info.run_id)}
 
     # The same sweep again: nothing trains, and it says so.

@@ -107,6 +107,17 @@ def test_one_table_holds_both_answers_per_question(fresh_run, tmp_path):
     m = run.data.metrics
     assert sum(r["adapter_is_correct"] for r in rows) / 8 == pytest.approx(m["belebele/acc"])
     assert sum(r["base_is_correct"] for r in rows) / 8 == pytest.approx(m["belebele/base_acc"])
+    # the default run logs the paired statistics, computed from exactly these rows
+    to_correct = [r for r in rows if r["adapter_is_correct"] and not r["base_is_correct"]]
+    to_wrong = [r for r in rows if r["base_is_correct"] and not r["adapter_is_correct"]]
+    assert m["belebele/flips_to_correct"] == len(to_correct) and m["belebele/flips_to_wrong"] == len(to_wrong)
+    assert 0 < m["belebele/mcnemar_p"] <= 1
+    assert m["belebele/delta_acc_ci_low"] <= m["belebele/delta_acc"] <= m["belebele/delta_acc_ci_high"]
+    key = json.loads(Path(client.download_artifacts(run.info.run_id, "eval/belebele_base_key.json", str(tmp_path))).read_text())
+    assert key["key"] == run.data.tags["sftlab.base_eval_key"] and key["device"] == "cpu" and key["batch_size"] == 8
+    assert set(key["versions"]) >= {"lm_eval", "transformers", "torch", "bitsandbytes"}
+    flips = _table(client, run.info.run_id, "eval/belebele_flips.json", tmp_path)
+    assert sorted(f["question_id"] for f in flips) == sorted(r["question_id"] for r in to_correct + to_wrong)
 
 
 def test_chart_and_loss_figure_are_images(fresh_run, tmp_path):

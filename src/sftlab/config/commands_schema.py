@@ -43,6 +43,8 @@ class ReportConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     sweep: Optional[str] = None  # latest | a parent run id | a sweep folder; null: the whole experiment
     out: Optional[str] = None  # null: reports/<experiment>[-<sweep>]
+    compare_as: dict[str, str] = field(default_factory=dict)  # model name -> study model, for the comparison
+    log_to_mlflow: bool = True  # without a sweep: the report goes to a run of its own (sftlab.stage=report)
 
 
 @dataclass

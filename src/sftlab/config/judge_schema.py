@@ -22,6 +22,10 @@ class RubricConfig:
     prompt_template: str = MISSING
     conversation_header: str = "Conversación previa:"
     reference_header: str = "Respuesta de referencia:"
+    # format: str.format fields above | brackets: the study's [instruction]/[answer], nothing else sent
+    slots: str = "format"
+    reply_format: str = "json"  # json: {"score", "reason"} | number: one integer 1-5 in a short reply
+    max_reply_chars: int = 200  # reply_format=number: longer replies are re-asked
 
 
 @dataclass
@@ -32,6 +36,8 @@ class JudgeConfig:
     name: str = "none"  # label of this judge in tables and tags
     suites: list[str] = field(default_factory=lambda: ["general_es", "law_ec"])  # names or files
     max_items_per_category: int | None = None  # null: every prompt of the suite
+    # suites graded by people only (the study's law suite): generated and exported, never sent to the judge
+    people_only_suites: list[str] = field(default_factory=list)
     stage_enabled: bool = True  # run as a post-training stage of train.py when kind != none
     # openai_compatible
     base_url: str | None = None

@@ -181,7 +181,19 @@ class EvalConfig:
     evaluate_base: bool = True
     reuse_base_score: bool = True
     log_samples: bool = True
+    # Paired adapter-vs-base statistics (need log_samples): bootstrap CI of the accuracy delta.
+    confidence_level: float = 0.95
+    bootstrap_resamples: int = 10000
+    bootstrap_seed: int = 0
     data: EvalDataConfig = field(default_factory=EvalDataConfig)
+
+
+@dataclass
+class SweepConfig:
+    """What sweeps optimise: any logged metric, minimised or maximised."""
+
+    objective: str = "eval_loss"  # eval_loss | final_loss | belebele/acc | judge/general_es/mean | ...
+    direction: str = "minimize"  # minimize | maximize
 
 
 @dataclass
@@ -236,6 +248,7 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     task_name: str = "train"
     force: bool = False  # sweeps: rerun jobs whose config already has a FINISHED run
+    sweep: SweepConfig = field(default_factory=SweepConfig)
     resume: bool = False  # continue this config's unfinished run from its last checkpoint
 
 

@@ -1,9 +1,11 @@
-"""Base-model scores cached in MLflow: computed once per (model, quantization, task, data,
-few-shot, limit), reused by every later run and sweep job on the same tracking store.
+"""Base-model scores cached in MLflow: computed once per (model, quantization, precision, task,
+data, few-shot, limit, eval batch size, device type, lm-eval/transformers/torch/bitsandbytes/peft
+versions), reused by every later run and sweep job on the same tracking store.
 
 A run that computes a base score tags itself ``sftlab.base_eval_key=<key>`` and
 ``sftlab.base_eval_reused=false``; later runs find it by that tag, copy its ``<prefix>/base_*``
-metrics and record where they came from in ``sftlab.base_eval_source`` (a run id).
+metrics and record where they came from in ``sftlab.base_eval_source`` (a run id). Every run
+also logs what its key was made of as ``eval/<prefix>_base_key.json``.
 """
 
 from __future__ import annotations
@@ -27,13 +29,34 @@ def model_identity(model_cfg) -> dict:
     return {"name_or_path": model_cfg.name_or_path, "revision": model_cfg.revision}
 
 
-def base_key(model_cfg, quant_cfg, precision: dict, spec, eval_cfg) -> str:
-    """The cache key of a base score (16 hex digits)."""
-    import lm_eval
+def stack_versions() -> dict[str, str]:
+    """Versions of the libraries that compute a score: any of them can move it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for dist in ("lm_eval", "transformers", "torch", "bitsandbytes", "peft"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "absent"
+    return out
+
+
+def device_type(model) -> str:
+    """``cuda`` / ``cpu`` / ``mps``: where the model's weights live (kernels differ per device)."""
+    try:
+        return next(model.parameters()).device.type
+    except (AttributeError, StopIteration, TypeError):
+        return "unknown"
+
+
+def base_key_parts(model_cfg, quant_cfg, precision: dict, spec, eval_cfg, device: str) -> dict:
+    """Everything a base score depends on: weights, quantization, precision, task, data, shots,
+    limit, batch size (padding changes log-likelihoods), device type and library versions."""
     from omegaconf import OmegaConf
 
     quant = OmegaConf.to_container(quant_cfg, resolve=True) if not isinstance(quant_cfg, dict) else quant_cfg
-    parts = {
+    return {
         "model": model_identity(model_cfg),
         "quantization": {k: v for k, v in quant.items() if k != "name"},
         "precision": precision,
@@ -41,8 +64,14 @@ def base_key(model_cfg, quant_cfg, precision: dict, spec, eval_cfg) -> str:
         "data": spec.data_id,
         "num_fewshot": eval_cfg.num_fewshot,
         "limit": eval_cfg.limit,
-        "lm_eval": getattr(lm_eval, "__version__", "unknown"),
+        "batch_size": eval_cfg.batch_size,
+        "device": device,
+        "versions": stack_versions(),
     }
+
+
+def base_key(parts: dict) -> str:
+    """The cache key of a base score (16 hex digits) from :func:`base_key_parts`."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

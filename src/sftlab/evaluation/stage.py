@@ -30,6 +30,7 @@ class EvalSummary:
     base_source: str | None = None  # run id the base score came from (this run if computed here)
     base_reused: bool = False
     delta: dict[str, float] = field(default_factory=dict)
+    paired: object | None = None  # sftlab.evaluation.paired.PairedResult, when both sides have rows
 
     def line(self) -> str:
         """One human line: adapter vs base accuracy and the delta."""
@@ -41,6 +42,12 @@ class EvalSummary:
             parts.append(f"base acc {self.base.get('acc', float('nan')):.3f}{origin}")
         if "acc" in self.delta:
             parts.append(f"delta {self.delta['acc']:+.3f}")
+        if self.paired is not None:
+            p = self.paired
+            parts.append(
+                f"95% CI [{p.delta_acc_ci_low:+.3f}, {p.delta_acc_ci_high:+.3f}]"
+                f"  flips +{p.flips_to_correct}/-{p.flips_to_wrong}  McNemar p={p.mcnemar_p:.3g}"
+            )
         return "  ".join(parts)
 
 
@@ -56,6 +63,24 @@ def _log_outcome(tracker, prefix: str, kind: str, outcome) -> dict[str, float]:
     name = f"{prefix}_{kind}" if kind else f"{prefix}_"
     tracker.log_text(json.dumps(outcome.results, indent=2, ensure_ascii=False), f"eval/{name}results.json")
     return outcome.metrics
+
+
+def _log_paired(tracker, prefix: str, ev, rows: list[dict]):
+    """Paired statistics of adapter vs base (:mod:`sftlab.evaluation.paired`) and the flipped
+    questions as ``eval/<prefix>_flips.json``; None when the rows lack either side."""
+    from sftlab.evaluation.paired import FLIP_COLUMNS, flipped_rows, paired_result
+
+    result = paired_result(rows, ev.confidence_level, ev.bootstrap_resamples, ev.bootstrap_seed)
+    if result is None:
+        return None
+    tracker.log_metrics({f"{prefix}/{k}": v for k, v in result.metrics().items()})
+    if getattr(tracker, "run_id", None):
+        import mlflow
+        import pandas as pd
+
+        frame = pd.DataFrame(flipped_rows(rows), columns=FLIP_COLUMNS)
+        mlflow.log_table(data=frame, artifact_file=f"eval/{prefix}_flips.json", run_id=tracker.run_id)
+    return result
 
 
 def _log_eval_input(tracker, spec, ev, results: dict) -> None:
@@ -89,10 +114,18 @@ def evaluate_and_log(
     cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None
 ) -> EvalSummary:
     """Score ``model`` (with its adapter, if any) and its base on ``cfg.eval``; log to ``tracker``."""
-    from sftlab.evaluation.base_scores import KEY_TAG, REUSED_TAG, SOURCE_TAG, base_key, find_cached
+    from sftlab.evaluation.base_scores import (
+        KEY_TAG,
+        REUSED_TAG,
+        SOURCE_TAG,
+        base_key,
+        base_key_parts,
+        device_type,
+        find_cached,
+    )
     from sftlab.evaluation.lm_eval_runner import make_lm, run_task
     from sftlab.evaluation.lm_eval_tasks import prepare_task, task_manager
-    from sftlab.evaluation.samples_table import base_rows_of, log_samples_table
+    from sftlab.evaluation.samples_table import base_rows_of, combined_rows, log_samples_table
 
     ev = cfg.eval
     prefix = ev.metric_prefix or ev.task
@@ -113,7 +146,14 @@ def evaluate_and_log(
         _log_eval_input(tracker, spec, ev, outcome.results)
 
     if ev.evaluate_base or not has_adapter:
-        key = base_key(cfg.model, cfg.quantization, precision or _precision(cfg), spec, ev)
+        parts = base_key_parts(
+            cfg.model, cfg.quantization, precision or _precision(cfg), spec, ev, device_type(model)
+        )
+        key = base_key(parts)
+        tracker.log_text(
+            json.dumps({"key": key, **parts}, indent=2, sort_keys=True, default=str),
+            f"eval/{prefix}_base_key.json",
+        )
         uri = cfg.logger.tracking_uri if cfg.logger.backend == "mlflow" else None
         cached = (
             find_cached(uri, key, prefix, exclude_run=tracker.run_id)
@@ -151,6 +191,7 @@ def evaluate_and_log(
         }
         tracker.log_metrics({f"{prefix}/delta_{k}": v for k, v in summary.delta.items()})
     log_samples_table(tracker, prefix, adapter_rows, base_rows)  # both answers per question
+    summary.paired = _log_paired(tracker, prefix, ev, combined_rows(adapter_rows, base_rows))
     print(summary.line(), flush=True)
     return summary
 

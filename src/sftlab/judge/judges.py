@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sftlab.config.errors import ConfigError
 from sftlab.generate.llm_client import ChatRequestError, HFLocalClient, OpenAICompatibleClient
-from sftlab.judge.rubric import ReplyError, judge_messages, parse_reply
+from sftlab.judge.rubric import ReplyError, judge_messages, parse_rubric_reply
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class OpenAICompatibleJudge:
             except ChatRequestError as e:
                 return _verdict(error=self._item_error(e), asks=asks, seconds=time.perf_counter() - started)
             try:
-                score, reason = parse_reply(text)
+                score, reason = parse_rubric_reply(rubric_cfg, text)
             except ReplyError as e:
                 last = self.client.scrub(str(e))
                 continue
@@ -128,11 +128,12 @@ class HFLocalJudge:
         if self.cfg.prompt_format:
             from sftlab.generate.prompt_formats import to_chat_prompt
 
+            system = next((m["content"] for m in messages if m["role"] == "system"), None)
             return to_chat_prompt(
                 [],
-                messages[1]["content"],
+                messages[-1]["content"],
                 self.cfg.prompt_format,
-                messages[0]["content"],
+                system,
                 tokenizer=self.client.tokenizer,
             )
         return self.client.render(messages)
@@ -145,7 +146,7 @@ class HFLocalJudge:
         for ask in range(1 + self.cfg.parse_retries):
             text = self.client.generate(prompt, sample=ask > 0 and self.cfg.temperature > 0)
             try:
-                score, reason = parse_reply(text)
+                score, reason = parse_rubric_reply(rubric_cfg, text)
             except ReplyError as e:
                 last = self.client.scrub(str(e))
                 continue
@@ -173,6 +174,11 @@ def check_judge(judge_cfg) -> None:
         raise ConfigError(f"judge.export_format: '{judge_cfg.export_format}' is not one of csv, jsonl")
     if not judge_cfg.suites:
         raise ConfigError("judge.suites is empty; list suite names (general_es, law_ec) or .jsonl files")
+    stray = sorted(set(judge_cfg.get("people_only_suites") or []) - set(judge_cfg.suites))
+    if stray:
+        raise ConfigError(
+            f"judge.people_only_suites: {', '.join(stray)} not in judge.suites; list only suites that are judged"
+        )
     if judge_cfg.max_items_per_category is not None and judge_cfg.max_items_per_category < 1:
         raise ConfigError(
             f"judge.max_items_per_category must be >= 1 or null (got {judge_cfg.max_items_per_category})"

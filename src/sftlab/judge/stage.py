@@ -8,7 +8,8 @@ What a run gets (under ``judge/``): ``attempts.json`` (an MLflow table: every pr
 answer, score, reason, judge error, rubric version and hash), ``attempts.jsonl`` (the same rows,
 the file the human import reads back), ``scores.md`` (tables laid out like the study's Tables 4
 and 6, plus judge agreement), ``rubric.md`` (the rubric and the judge prompt) and
-``human_scores_template.<csv|jsonl>`` for people. Metrics: ``judge/<suite>/<category>``,
+``human_scores_template.<csv|jsonl>`` for people, with the study's Table 3 as their sheet
+(``human_grading_scale.md``). Metrics: ``judge/<suite>/<category>``,
 ``judge/<suite>/mean``, and after a human import ``human/<suite>/<category>`` and
 ``agreement/<judge>_vs_human/{exact,mean_abs_diff,n}``.
 """
@@ -155,11 +156,13 @@ def record(
     if rubric_cfg is not None:
         files.append(_write(out_dir / "rubric.md", rubric_markdown(rubric_cfg, meta["rubric_hash"])))
     if export_format:
+        from sftlab.judge.grading_sheet import grading_sheet_markdown
         from sftlab.judge.human_scores import export_for_people
 
         files.append(
             export_for_people(rows, out_dir / f"human_scores_template.{export_format}", export_format)
         )
+        files.append(_write(out_dir / "human_grading_scale.md", grading_sheet_markdown()))  # Table 3
     for path in files:
         sink.file(path)
     sink.table(rows, "attempts.json")
@@ -240,13 +243,19 @@ def run_judging(cfg, model, tokenizer, tracker, out_dir, label: str) -> tuple[li
         row.update(judge=jc.name, rubric_version=jc.rubric.version, rubric_hash=fingerprint)
     if jc.kind == "hf_local":
         judge = build_judge(jc)
+    people_only = set(jc.get("people_only_suites") or [])
     if judge is not None:
+        to_grade = [r for r in rows if r["suite"] not in people_only]
         try:
-            verdicts = grade_rows(judge, jc.rubric, rows, jc.concurrency)
+            verdicts = grade_rows(judge, jc.rubric, to_grade, jc.concurrency)
         finally:
             judge.close()
-        for row, verdict in zip(rows, verdicts, strict=False):
+        for row, verdict in zip(to_grade, verdicts, strict=True):
             row.update(verdict)
+        for row in rows:
+            if row["suite"] in people_only:  # the study had people, not an LLM, grade these
+                row.update(score=None, reason="", judge_error="people only (judge.people_only_suites)",
+                           judge_asks=0, judge_seconds=0.0)
         missing = sum(r["score"] is None for r in rows)
         if missing:
             log.warning(

@@ -22,7 +22,15 @@ def main(overrides: list[str]) -> int:
             raise TrackingError(f"logger.experiment_name: no MLflow experiment named '{experiment}' in {uri}")
         parent = resolve_sweep(mlflow_client(uri), exp.experiment_id, cfg.sweep)
     out = cfg.out or f"reports/{experiment}" + (f"-{parent[:8]}" if parent else "")
-    report = write_report(uri, experiment, out, parent_run_id=parent, log_to_parent=bool(parent))
+    report = write_report(
+        uri,
+        experiment,
+        out,
+        parent_run_id=parent,
+        log_to_parent=bool(parent),
+        compare_as=dict(cfg.compare_as),
+        log_to_own_run=cfg.log_to_mlflow and not parent,
+    )
     print(f"report: {report.out_dir / 'report.md'} ({report.runs} FINISHED runs)")
     for path in report.files[1:]:
         print(f"  {path}")
@@ -30,4 +38,6 @@ def main(overrides: list[str]) -> int:
         print(f"missing: {missing}")
     if parent:
         print(f"logged to the sweep's parent run {parent} under report/")
+    elif report.run_id:
+        print(f"logged to MLflow run {report.run_id} (sftlab.stage=report) under report/")
     return 0

@@ -74,6 +74,7 @@ class Report:
     files: list[Path] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     runs: int = 0
+    run_id: str | None = None  # the MLflow run the report was logged to (log_to_own_run)
 
 
 def _fmt(value) -> str:
@@ -104,7 +105,7 @@ def resolve_sweep(client, experiment_id: str, sweep: str) -> str:
 
 # Runs that hold no result of their own: a sweep's parent (its children do) and a merge (it
 # repeats its adapter's run), so listing them would add empty or duplicate rows.
-NOT_RESULTS = ("sweep", "merge")
+NOT_RESULTS = ("sweep", "merge", "report")
 
 
 def collect_runs(client, experiment_id: str, parent_run_id: str | None = None) -> list:
@@ -256,6 +257,8 @@ def write_report(
     out_dir: str | Path,
     parent_run_id: str | None = None,
     log_to_parent: bool = False,
+    compare_as: dict | None = None,
+    log_to_own_run: bool = False,
 ) -> Report:
     """Write the tables and plots for an experiment (or one sweep) into ``out_dir``."""
     client = mlflow_client(tracking_uri)
@@ -346,6 +349,17 @@ def write_report(
             "judge: no run has `judge/<suite>/<category>` metrics (the judge stage did not run)"
         )
 
+    from sftlab.report.study import write_comparison
+
+    study_files, study_notes = write_comparison(client, finished, out, compare_as)
+    if study_files:
+        report.files += study_files
+        md.extend(["## Beside the study's Tables 4-6", "",
+                   "[study_comparison.md](study_comparison.md) (also .tex with booktabs, .csv)", "",
+                   "![study comparison](study_comparison.png)", ""])
+    report.missing += [n for n in study_notes if n.startswith("study comparison:")]
+    md.extend([f"- {n}" for n in study_notes if not n.startswith("study comparison:")] + [""] * bool(study_notes))
+
     curves = plot_loss_curves(client, finished, labels, out / "loss_curves.png")
     if curves:
         report.files.append(curves)
@@ -359,4 +373,9 @@ def write_report(
     report.files.insert(0, out / "report.md")
     if log_to_parent and parent_run_id:
         client.log_artifacts(parent_run_id, str(out), artifact_path="report")
+    elif log_to_own_run:  # a report of a whole experiment: a run of its own, never a result row
+        run = client.create_run(exp.experiment_id, run_name="report", tags={"sftlab.stage": "report"})
+        client.log_artifacts(run.info.run_id, str(out), artifact_path="report")
+        client.set_terminated(run.info.run_id, "FINISHED")
+        report.run_id = run.info.run_id
     return report

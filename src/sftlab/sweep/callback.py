@@ -46,6 +46,8 @@ class MlflowSweepCallback(Callback):
         if config.logger.backend == "none":
             return
         from sftlab.config.errors import TrackingError
+        from sftlab.sweep.objective import metric_key
+        from sftlab.track.metric_names import FINAL_LOSS
         from sftlab.track.tracker import MlflowTracker, git_commit
 
         hc = config.hydra
@@ -99,6 +101,9 @@ class MlflowSweepCallback(Callback):
                 "experiment_id": exp.experiment_id,
                 "sweep_dir": str(sweep_dir),
                 "swept": swept_keys(overrides),  # lead the jobs' run names
+                # what the summary ranks by (sweep.objective / sweep.direction)
+                "objective": metric_key(config.sweep.objective) if "sweep" in config else FINAL_LOSS,
+                "direction": config.sweep.direction if "sweep" in config else "minimize",
             },
         )
         self._sweep_dir = sweep_dir

@@ -7,6 +7,7 @@ import logging
 import time
 from pathlib import Path
 
+from sftlab.sweep.objective import best_index
 from sftlab.track.metric_names import EVAL_LOSS, FINAL_LOSS
 from sftlab.track.sweep_info import STATE_DIR, SWEEP_FILE, read_sweep_info, write_json_atomic
 from sftlab.track.tables import rows_to_csv, rows_to_markdown
@@ -14,7 +15,9 @@ from sftlab.track.tracker import mlflow_client
 
 log = logging.getLogger(__name__)
 
-SUMMARY_COLUMNS = ["job", "run_name", "status", "run_id", "final_loss", "eval_loss", "config_hash", "note"]
+SUMMARY_COLUMNS = [
+    "job", "run_name", "status", "run_id", "objective", "final_loss", "eval_loss", "config_hash", "note"
+]
 
 
 def job_records(sweep_dir: str | Path) -> list[dict]:
@@ -44,8 +47,9 @@ def update_parent_counts(sweep_dir: str | Path) -> dict[str, int]:
     return numbers
 
 
-def summary_rows(client, records: list[dict]) -> list[dict]:
-    """One row per job: its outcome, run and losses (skipped jobs point at the earlier run)."""
+def summary_rows(client, records: list[dict], objective: str = FINAL_LOSS) -> list[dict]:
+    """One row per job: its outcome, run, objective value and losses (skipped jobs point at the
+    earlier run)."""
     rows = []
     for rec in records:
         row = {c: "" for c in SUMMARY_COLUMNS}
@@ -58,7 +62,7 @@ def summary_rows(client, records: list[dict]) -> list[dict]:
                 run = None
         if run is not None:
             row.update(run_id=run.info.run_id, config_hash=run.data.tags.get("config_hash", ""))
-            for column, metric in (("final_loss", FINAL_LOSS), ("eval_loss", EVAL_LOSS)):
+            for column, metric in (("objective", objective), ("final_loss", FINAL_LOSS), ("eval_loss", EVAL_LOSS)):
                 if metric in run.data.metrics:
                     row[column] = f"{run.data.metrics[metric]:.4f}"
         if rec["status"] == "SKIPPED":
@@ -87,12 +91,19 @@ def finalize(sweep_dir: str | Path, completed: bool) -> dict[str, int] | None:
         parent,
         metrics=[_metric(f"sweep/{k}", v) for k, v in numbers.items()],
     )
-    rows = summary_rows(client, records)
+    objective, direction = info.get("objective", FINAL_LOSS), info.get("direction", "minimize")
+    rows = summary_rows(client, records, objective)
+    best = best_index([float(r["objective"]) if r["objective"] != "" else None for r in rows], direction)
+    client.set_tag(parent, "sweep.objective", f"{objective} ({direction})")
+    if best is not None:
+        rows[best]["note"] = (rows[best]["note"] + "; " if rows[best]["note"] else "") + f"best {objective}"
+        client.set_tag(parent, "sweep.best_run_id", rows[best]["run_id"])
+        client.log_batch(parent, metrics=[_metric("sweep/best_objective", float(rows[best]["objective"]))])
     client.log_text(parent, rows_to_markdown(rows, SUMMARY_COLUMNS), "summary/jobs.md")
     client.log_text(parent, rows_to_csv(rows, SUMMARY_COLUMNS), "summary/jobs.csv")
-    best = sweep_dir / "optimization_results.yaml"  # written by the Optuna sweeper
-    if best.is_file():
-        client.log_artifact(parent, str(best), "summary")
+    optuna_best = sweep_dir / "optimization_results.yaml"  # written by the Optuna sweeper
+    if optuna_best.is_file():
+        client.log_artifact(parent, str(optuna_best), "summary")
     try:
         from sftlab.report.experiment import write_report
 
