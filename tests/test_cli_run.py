@@ -24,7 +24,7 @@ def test_train_records_a_complete_mlflow_run(train_cli, mlflow_client, runs_of, 
 
     (run,) = runs_of(exp)
     assert run.info.status == "FINISHED"
-    assert run.data.params["lora.r"] == "256"
+    assert run.data.params["lora.r"] == "16"  # the tiny preset (conf/preset/tiny.yaml)
     assert run.data.params["model.name"] == "tiny_llama"
     assert run.data.params["quantization.bnb_4bit_quant_type"] == "nf4"
     tags = run.data.tags

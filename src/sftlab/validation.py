@@ -67,6 +67,38 @@ def check_values(cfg) -> None:
     check_target(cfg.logger)  # logger.register_model needs MLflow
 
 
+def check_command_line(args: list[str]) -> None:
+    """``sftlab train`` overrides checked before Hydra starts: keys, group options, then values.
+
+    A typo costs a second and one ``error:`` line instead of the heavy imports, a meta model and
+    a FAILED MLflow run. Sweep values (``lora.r=4,8``) are checked by key here and by value in
+    each job, before its run opens.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    from sftlab.config.compose import compose
+    from sftlab.config.keys import check_composed, check_override, config_groups, explain_compose_error
+    from sftlab.config.schema import RunConfig
+
+    groups = config_groups()
+    plain = [a for a in args if "=" in a and not a.startswith("-")]
+    for arg in plain:
+        check_override(arg, RunConfig, groups)
+    try:
+        parsed = OverridesParser.create().parse_overrides(plain)
+    except HydraException as e:
+        raise ConfigError(f"{str(e).splitlines()[0]}") from None
+    single = [arg for arg, o in zip(plain, parsed, strict=True) if not o.is_sweep_override()]
+    try:
+        cfg = compose("train", single)
+    except ConfigError as e:
+        explained = explain_compose_error(e.__cause__ or e.__context__ or e, RunConfig, groups)
+        raise (explained or e) from None
+    check_composed(cfg, RunConfig)
+    check_values(cfg)
+
+
 def check_lora_targets(cfg) -> list[str]:
     """Check ``lora.target_modules`` against the architecture's linear modules (meta device).
 
