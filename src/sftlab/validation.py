@@ -22,8 +22,15 @@ def _check_choice(key: str, value, choices) -> None:
 
 
 def _check_positive(key: str, value) -> None:
-    if value is None or value <= 0:
-        raise ConfigError(f"{key} must be > 0 (got {value})")
+    # `not value > 0` also catches nan, which every comparison answers False
+    if value is None or not value > 0 or value == float("inf"):
+        raise ConfigError(f"{key} must be a finite number > 0 (got {value})")
+
+
+def _check_count(key: str, value) -> None:
+    """null (no cap) or a positive count: a negative one would slice with Python's negative index."""
+    if value is not None and value <= 0:
+        raise ConfigError(f"{key} must be a positive number of records or null for all (got {value})")
 
 
 def check_values(cfg) -> None:
@@ -50,13 +57,30 @@ def check_values(cfg) -> None:
     _check_positive("training.gradient_accumulation_steps", t.gradient_accumulation_steps)
     _check_positive("training.max_length", t.max_length)
     _check_positive("training.logging_steps", t.logging_steps)
-    if t.max_steps <= 0 and t.num_train_epochs <= 0:
+    if t.max_steps < -1 or t.max_steps == 0:
+        raise ConfigError(
+            f"training.max_steps must be > 0, or -1 to train training.num_train_epochs (got {t.max_steps})"
+        )
+    if t.max_steps <= 0 and not t.num_train_epochs > 0:
         raise ConfigError("training: set training.num_train_epochs > 0 or training.max_steps > 0")
     if not 0.0 <= t.warmup_ratio < 1.0:
         raise ConfigError(f"training.warmup_ratio must be in [0, 1) (got {t.warmup_ratio})")
     if not 0.0 <= cfg.dataset.eval_fraction < 1.0:
         raise ConfigError(f"dataset.eval_fraction must be in [0, 1) (got {cfg.dataset.eval_fraction})")
     _check_choice("generation.method", cfg.generation.method, GENERATION_METHODS)
+    _check_positive("generation.repetition_penalty", cfg.generation.repetition_penalty)
+    _check_positive("generation.temperature", cfg.generation.temperature)
+    _check_positive("generation.max_new_tokens", cfg.generation.max_new_tokens)
+    if not 0.0 < cfg.generation.top_p <= 1.0:
+        raise ConfigError(f"generation.top_p must be in (0, 1] (got {cfg.generation.top_p})")
+    _check_count("dataset.max_records", cfg.dataset.max_records)
+    if not 0.0 <= cfg.dataset.get("allow_dropped", 0.0) <= 1.0:
+        raise ConfigError(f"dataset.allow_dropped must be a share in [0, 1] (got {cfg.dataset.allow_dropped})")
+    for i, src in enumerate(cfg.dataset.sources):
+        _check_count(f"dataset.sources.{i}.max_records", src.max_records)
+    if "eval" in cfg and cfg.eval.enabled:
+        _check_count("eval.limit", cfg.eval.limit)
+        _check_positive("eval.batch_size", cfg.eval.batch_size)
     _check_choice("logger.backend", cfg.logger.backend, LOGGER_BACKENDS)
     if cfg.logger.backend == "mlflow" and not cfg.logger.tracking_uri:
         raise ConfigError(
