@@ -105,10 +105,12 @@ def check_command_line(args: list[str]) -> None:
     from sftlab.config.keys import check_composed, check_override, config_groups, explain_compose_error
     from sftlab.config.schema import RunConfig
 
-    groups = config_groups()
     plain = [a for a in args if "=" in a and not a.startswith("-")]
+    # a user's own config folder (hydra.searchpath) may add group options: Hydra judges those
+    own_configs = any(a.lstrip("+").startswith("hydra.searchpath") for a in plain)
+    groups = config_groups()
     for arg in plain:
-        check_override(arg, RunConfig, groups)
+        check_override(arg, RunConfig, groups, check_options=not own_configs)
     try:
         parsed = OverridesParser.create().parse_overrides(plain)
     except HydraException as e:
@@ -121,6 +123,25 @@ def check_command_line(args: list[str]) -> None:
         raise (explained or e) from None
     check_composed(cfg, RunConfig)
     check_values(cfg)
+    if cfg.logger.backend == "mlflow":  # before Hydra makes a run folder or MLflow retries
+        from sftlab.track.tracker import check_tracking_uri
+
+        check_tracking_uri(cfg.logger.tracking_uri, cfg.logger.connect_timeout_s)
+    check_hub_ids(cfg)
+
+
+def check_hub_ids(cfg) -> None:
+    """The model and dataset hub ids are cached or reachable (sweeps: the ones not swept)."""
+    import re
+
+    from sftlab.config.keys import group_options
+    from sftlab.model.hub_check import check_dataset_id, check_model_id
+
+    tiny = "tiny_" + re.match(r"[a-z]*", str(cfg.model.name)).group(0)  # falcon_7b, llama2 -> tiny_falcon, tiny_llama
+    check_model_id(cfg.model, tiny if tiny in group_options("model") else None)
+    for i, src in enumerate(cfg.dataset.sources):
+        if src.hub_id and not src.path:
+            check_dataset_id(src.hub_id, f"dataset.sources.{i}.hub_id")
 
 
 def check_lora_targets(cfg) -> list[str]:

@@ -37,7 +37,7 @@ def test_defaults_compose_to_the_study_settings(compose):
 def test_tiny_models_bring_the_quick_preset(compose, model):
     """The bare demo stays quick: LoRA and steps sized to a 128-wide model, study kept elsewhere."""
     cfg = compose(f"model={model}")
-    assert (cfg.lora.r, cfg.training.max_steps, cfg.training.gradient_checkpointing) == (16, 20, False)
+    assert (cfg.lora.r, cfg.training.max_steps, cfg.training.gradient_checkpointing) == (16, 12, False)
     assert cfg.lora.r < 128  # below the layers' width
     # the user's overrides and experiment presets still win over the preset
     assert compose(f"model={model}", "lora.r=64", "training.max_steps=-1").lora.r == 64

@@ -159,8 +159,11 @@ def check_composed(cfg, schema) -> None:
         )
 
 
-def check_override(text: str, schema, groups: list[str]) -> None:
-    """Check one command-line override (``key=value``, ``+key=``, ``++key=``, ``group=option``)."""
+def check_override(text: str, schema, groups: list[str], check_options: bool = True) -> None:
+    """Check one command-line override (``key=value``, ``+key=``, ``++key=``, ``group=option``).
+
+    ``check_options=False`` leaves group options to Hydra (a user's own config folder adds some).
+    """
     body = text.lstrip("+~")
     if "=" not in body:
         return  # flags (-m, --cfg) and Hydra's own syntax are Hydra's to judge
@@ -168,7 +171,7 @@ def check_override(text: str, schema, groups: list[str]) -> None:
     if key.startswith("hydra") or "@" in key or "/" in key:
         return  # hydra.*, hydra/launcher=..., package overrides: Hydra's namespace
     if key in groups:
-        options = group_options(key)
+        options = group_options(key) if check_options else []
         for option in (v.strip() for v in value.split(",")):
             if options and option and option not in options and option != "null" and not option.startswith(
                 ("/", ".", "~", "$")
