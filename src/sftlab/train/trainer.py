@@ -20,9 +20,15 @@ def build_sft_config(
     and carry their own ``position_ids``, from which transformers builds a block-diagonal mask
     (eager/sdpa) or varlen boundaries (flash attention), so attention stays within each record.
     """
+    import warnings
+
     import torch
     from trl import SFTConfig
 
+    # Known noise: transformers 5 renames gradient_checkpointing (same behaviour), and bitsandbytes
+    # falls back from paged optimizers on CPU, once per optimizer: said once per process is enough.
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*is deprecated", category=FutureWarning)
+    warnings.filterwarnings("once", message="Paged optimizers are not supported on CPU")
     packing = bool(train_cfg.get("packing", False))
     if packing and train_cfg.packing_strategy not in ("bfd", "bfd_split"):
         from sftlab.config.errors import ConfigError
@@ -133,11 +139,13 @@ def build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks):
     never touches a 4-bit base being trained, and ``train(resume_from_checkpoint=...)`` reloads
     them into the LoRA layers.
     """
+    from transformers.trainer_callback import ProgressCallback
     from trl import SFTTrainer
 
     from sftlab.train.checkpoints import adapter_checkpoint_trainer
+    from sftlab.train.console import console_progress
 
-    return adapter_checkpoint_trainer(SFTTrainer)(
+    trainer = adapter_checkpoint_trainer(SFTTrainer)(
         model=model,
         args=sft_config,
         train_dataset=train_ds,
@@ -145,3 +153,6 @@ def build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks):
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+    trainer.remove_callback(ProgressCallback)  # its raw dicts break the bar; ours: postfix or lines
+    trainer.add_callback(console_progress())
+    return trainer
