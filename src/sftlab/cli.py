@@ -165,6 +165,14 @@ def _run_app(cmd: Command, args: list[str]) -> int:
     from sftlab.config.registry import register_configs
 
     register_configs()
+    if cmd.words == "train":  # keys and values first: one line and exit 2, no run folder, no MLflow run
+        from sftlab.validation import check_command_line
+
+        try:
+            check_command_line(args)
+        except SftlabError as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            return 2
     # Hydra reads the overrides from sys.argv; argv[0] names the command in its own messages.
     sys.argv = [f"sftlab {cmd.words}", *map(_quote_free_text, args)]
     hydra.main(config_path=str(CONF_DIR), config_name=cmd.config, version_base="1.3")(_TASKS[cmd.words])()

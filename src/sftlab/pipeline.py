@@ -16,7 +16,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from sftlab.config.keys import check_composed
 from sftlab.config.runtime import is_main_process
+from sftlab.config.schema import RunConfig
 from sftlab.config.secrets import config_yaml
 from sftlab.stages import run_stages
 from sftlab.sweep.jobs import child_tags, skip_if_done
@@ -27,6 +29,7 @@ from sftlab.track.tracker import closes_run, config_hash, flatten, git_commit, m
 from sftlab.train.distributed import tags as distributed_tags
 from sftlab.train.result import RunResult
 from sftlab.train.resume import find_resume_point, resumed_tags, run_tags, unfinished_hint
+from sftlab.validation import check_values
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +205,8 @@ def run(cfg: DictConfig) -> RunResult:
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(config_yaml(resolved))  # secrets masked
 
+    check_composed(cfg, RunConfig)  # a sweep job's own values, before its run opens
+    check_values(cfg)
     tracker = make_tracker(cfg.logger)  # an unreachable store fails here, before any loading
     done = skip_if_done(cfg, resolved)  # sweeps: this config already has a FINISHED run
     if done is not None:

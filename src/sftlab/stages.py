@@ -23,8 +23,17 @@ def _stages() -> list[Callable]:
     return [eval_stage, judge_stage, handoff_stage]
 
 
+# Stages that a config switches off, and how: announced only when they run.
+_SKIPPED_WHEN = {
+    "eval_stage": lambda cfg: not cfg.eval.enabled,
+    "judge_stage": lambda cfg: cfg.judge.kind == "none" or not cfg.judge.stage_enabled,
+}
+
+
 def run_stages(cfg, tracker, result) -> None:
     """Run every post-training stage in order; an exception fails the run."""
     for stage in _stages():
-        log.info("Stage %s", stage.__module__)
+        skipped = _SKIPPED_WHEN.get(stage.__name__, lambda cfg: False)(cfg)
+        if not skipped:
+            log.info("Stage %s", stage.__module__)
         stage(cfg, tracker, result)

@@ -22,8 +22,15 @@ def _check_choice(key: str, value, choices) -> None:
 
 
 def _check_positive(key: str, value) -> None:
-    if value is None or value <= 0:
-        raise ConfigError(f"{key} must be > 0 (got {value})")
+    # `not value > 0` also catches nan, which every comparison answers False
+    if value is None or not value > 0 or value == float("inf"):
+        raise ConfigError(f"{key} must be a finite number > 0 (got {value})")
+
+
+def _check_count(key: str, value) -> None:
+    """null (no cap) or a positive count: a negative one would slice with Python's negative index."""
+    if value is not None and value <= 0:
+        raise ConfigError(f"{key} must be a positive number of records or null for all (got {value})")
 
 
 def check_values(cfg) -> None:
@@ -50,13 +57,30 @@ def check_values(cfg) -> None:
     _check_positive("training.gradient_accumulation_steps", t.gradient_accumulation_steps)
     _check_positive("training.max_length", t.max_length)
     _check_positive("training.logging_steps", t.logging_steps)
-    if t.max_steps <= 0 and t.num_train_epochs <= 0:
+    if t.max_steps < -1 or t.max_steps == 0:
+        raise ConfigError(
+            f"training.max_steps must be > 0, or -1 to train training.num_train_epochs (got {t.max_steps})"
+        )
+    if t.max_steps <= 0 and not t.num_train_epochs > 0:
         raise ConfigError("training: set training.num_train_epochs > 0 or training.max_steps > 0")
     if not 0.0 <= t.warmup_ratio < 1.0:
         raise ConfigError(f"training.warmup_ratio must be in [0, 1) (got {t.warmup_ratio})")
     if not 0.0 <= cfg.dataset.eval_fraction < 1.0:
         raise ConfigError(f"dataset.eval_fraction must be in [0, 1) (got {cfg.dataset.eval_fraction})")
     _check_choice("generation.method", cfg.generation.method, GENERATION_METHODS)
+    _check_positive("generation.repetition_penalty", cfg.generation.repetition_penalty)
+    _check_positive("generation.temperature", cfg.generation.temperature)
+    _check_positive("generation.max_new_tokens", cfg.generation.max_new_tokens)
+    if not 0.0 < cfg.generation.top_p <= 1.0:
+        raise ConfigError(f"generation.top_p must be in (0, 1] (got {cfg.generation.top_p})")
+    _check_count("dataset.max_records", cfg.dataset.max_records)
+    if not 0.0 <= cfg.dataset.get("allow_dropped", 0.0) <= 1.0:
+        raise ConfigError(f"dataset.allow_dropped must be a share in [0, 1] (got {cfg.dataset.allow_dropped})")
+    for i, src in enumerate(cfg.dataset.sources):
+        _check_count(f"dataset.sources.{i}.max_records", src.max_records)
+    if "eval" in cfg and cfg.eval.enabled:
+        _check_count("eval.limit", cfg.eval.limit)
+        _check_positive("eval.batch_size", cfg.eval.batch_size)
     _check_choice("logger.backend", cfg.logger.backend, LOGGER_BACKENDS)
     if cfg.logger.backend == "mlflow" and not cfg.logger.tracking_uri:
         raise ConfigError(
@@ -65,6 +89,59 @@ def check_values(cfg) -> None:
     from sftlab.track.registry import check_target
 
     check_target(cfg.logger)  # logger.register_model needs MLflow
+
+
+def check_command_line(args: list[str]) -> None:
+    """``sftlab train`` overrides checked before Hydra starts: keys, group options, then values.
+
+    A typo costs a second and one ``error:`` line instead of the heavy imports, a meta model and
+    a FAILED MLflow run. Sweep values (``lora.r=4,8``) are checked by key here and by value in
+    each job, before its run opens.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    from sftlab.config.compose import compose
+    from sftlab.config.keys import check_composed, check_override, config_groups, explain_compose_error
+    from sftlab.config.schema import RunConfig
+
+    plain = [a for a in args if "=" in a and not a.startswith("-")]
+    # a user's own config folder (hydra.searchpath) may add group options: Hydra judges those
+    own_configs = any(a.lstrip("+").startswith("hydra.searchpath") for a in plain)
+    groups = config_groups()
+    for arg in plain:
+        check_override(arg, RunConfig, groups, check_options=not own_configs)
+    try:
+        parsed = OverridesParser.create().parse_overrides(plain)
+    except HydraException as e:
+        raise ConfigError(f"{str(e).splitlines()[0]}") from None
+    single = [arg for arg, o in zip(plain, parsed, strict=True) if not o.is_sweep_override()]
+    try:
+        cfg = compose("train", single)
+    except ConfigError as e:
+        explained = explain_compose_error(e.__cause__ or e.__context__ or e, RunConfig, groups)
+        raise (explained or e) from None
+    check_composed(cfg, RunConfig)
+    check_values(cfg)
+    if cfg.logger.backend == "mlflow":  # before Hydra makes a run folder or MLflow retries
+        from sftlab.track.tracker import check_tracking_uri
+
+        check_tracking_uri(cfg.logger.tracking_uri, cfg.logger.connect_timeout_s)
+    check_hub_ids(cfg)
+
+
+def check_hub_ids(cfg) -> None:
+    """The model and dataset hub ids are cached or reachable (sweeps: the ones not swept)."""
+    import re
+
+    from sftlab.config.keys import group_options
+    from sftlab.model.hub_check import check_dataset_id, check_model_id
+
+    tiny = "tiny_" + re.match(r"[a-z]*", str(cfg.model.name)).group(0)  # falcon_7b, llama2 -> tiny_falcon, tiny_llama
+    check_model_id(cfg.model, tiny if tiny in group_options("model") else None)
+    for i, src in enumerate(cfg.dataset.sources):
+        if src.hub_id and not src.path:
+            check_dataset_id(src.hub_id, f"dataset.sources.{i}.hub_id")
 
 
 def check_lora_targets(cfg) -> list[str]:

@@ -20,8 +20,7 @@ def test_every_group_has_options():
 
 
 def test_defaults_compose_to_the_study_settings(compose):
-    cfg = compose()
-    assert cfg.model.name == "tiny_llama"
+    cfg = compose("model=llama2_7b_chat")
     assert cfg.quantization.load_in_4bit and cfg.quantization.bnb_4bit_use_double_quant
     assert (
         cfg.quantization.bnb_4bit_quant_type == "nf4"
@@ -30,7 +29,24 @@ def test_defaults_compose_to_the_study_settings(compose):
     assert (cfg.lora.r, cfg.lora.alpha, cfg.lora.dropout) == (256, 256, 0.2)
     t = cfg.training
     assert (t.lr_scheduler_type, t.num_train_epochs, t.optim) == ("cosine", 3, "paged_adamw_8bit")
-    assert (t.weight_decay, t.warmup_ratio) == (0.001, 0.3)
+    assert (t.weight_decay, t.warmup_ratio, t.max_steps, t.gradient_checkpointing) == (0.001, 0.3, -1, True)
+    assert cfg.eval.limit is None
+
+
+@pytest.mark.parametrize("model", ["tiny_llama", "tiny_falcon", "tiny_mistral"])
+def test_tiny_models_bring_the_quick_preset(compose, model):
+    """The bare demo stays quick: LoRA and steps sized to a 128-wide model, study kept elsewhere."""
+    cfg = compose(f"model={model}")
+    assert (cfg.lora.r, cfg.training.max_steps, cfg.training.gradient_checkpointing) == (16, 12, False)
+    assert cfg.lora.r < 128  # below the layers' width
+    # the user's overrides and experiment presets still win over the preset
+    assert compose(f"model={model}", "lora.r=64", "training.max_steps=-1").lora.r == 64
+    assert compose(f"model={model}", "training.max_steps=-1").training.max_steps == -1
+    assert compose(f"model={model}", "experiment=study_tiny").training.logging_steps == 2
+
+
+def test_bare_default_is_the_tiny_model(compose):
+    assert compose().model.name == "tiny_llama"
 
 
 @pytest.mark.parametrize("name", ["llama2_7b_chat", "falcon_7b"])
@@ -121,7 +137,7 @@ def test_training_option_builds_sft_config(compose, name):
     from sftlab.model.precision import resolve_precision
     from sftlab.train.trainer import build_sft_config
 
-    cfg = compose(f"training={name}")
+    cfg = compose(f"training={name}", "model=llama2_7b_chat")  # no tiny preset: the study's values
     p = resolve_precision(cfg.model.dtype, cfg.quantization.bnb_4bit_compute_dtype, cfg.training.bf16)
     args = build_sft_config(cfg.training, "/tmp/unused", p, has_eval=True)
     assert args.learning_rate == cfg.training.learning_rate
@@ -129,6 +145,15 @@ def test_training_option_builds_sft_config(compose, name):
     assert args.warmup_steps == pytest.approx(0.3)
     assert args.max_length == cfg.training.max_length
     assert args.optim.value == "paged_adamw_8bit"
+
+
+def test_logging_interval_never_exceeds_the_steps_asked_for(compose):
+    """training.max_steps=3 with logging_steps=5 still logs losses (issue: 'logged no loss')."""
+    from sftlab.train.trainer import logging_steps
+
+    assert logging_steps(compose("training.max_steps=3", "training.logging_steps=5").training) == 3
+    assert logging_steps(compose("training.max_steps=30", "training.logging_steps=5").training) == 5
+    assert logging_steps(compose("training.max_steps=-1", "training.logging_steps=5").training) == 5
 
 
 @pytest.mark.parametrize("name", options("lora"))

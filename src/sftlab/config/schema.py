@@ -88,6 +88,7 @@ class DatasetConfig:
     max_tokens: int | None = None  # drop records longer than this instead of truncating them
     leak_check: LeakCheckConfig = field(default_factory=LeakCheckConfig)
     language: list[str] = field(default_factory=list)  # ISO 639-1 codes of the text (model card)
+    allow_dropped: float = 0.1  # share of records without instruction/output dropped silently; more: error
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 from sftlab.config.errors import DataError
@@ -25,8 +26,28 @@ _LOCAL_SUFFIXES = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet":
 
 
 def read_local(path: str) -> list[dict]:
-    """Read a local file into a list of dicts, with errors that name the file."""
+    """Read a local file into a list of rows, with errors that name the file (and line)."""
+    return [row for _, row in read_local_located(path)]
+
+
+def _decode(p: Path) -> str:
+    """The file as text; a non-UTF-8 byte is reported with its line and how to convert the file."""
+    raw = p.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise DataError(
+            f"{p}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); re-save it as UTF-8, "
+            f"e.g. iconv -f latin1 -t utf-8 {p.name} > {p.stem}.utf8{p.suffix}"
+        ) from None
+
+
+def read_local_located(path: str) -> list[tuple[str, object]]:
+    """Rows of a local file, each with its location (``file:line`` for JSONL, ``file record N`` else)."""
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise DataError(f"{p} is a directory; set dataset.sources.N.path to a .jsonl/.json/.csv/.parquet file in it")
     if not p.is_file():
         raise DataError(f"dataset file not found: {p} (set dataset.sources.N.path to an existing file)")
     suffix = p.suffix.lower()
@@ -35,25 +56,29 @@ def read_local(path: str) -> list[dict]:
     try:
         if suffix == ".jsonl":
             rows = []
-            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            for n, line in enumerate(_decode(p).splitlines(), 1):
                 if line.strip():
                     try:
-                        rows.append(json.loads(line))
+                        rows.append((f"{p}:{n}", json.loads(line)))
                     except json.JSONDecodeError as e:
                         raise DataError(
                             f"{p}:{n}: not valid JSON ({e.msg}); fix or remove that line"
                         ) from None
             return rows
         if suffix == ".json":
-            data = json.loads(p.read_text(encoding="utf-8"))
+            try:
+                data = json.loads(_decode(p))
+            except json.JSONDecodeError as e:
+                raise DataError(f"{p}:{e.lineno}: not valid JSON ({e.msg}); fix the file") from None
             if isinstance(data, dict):
                 data = data.get("data", data.get("train"))
             if not isinstance(data, list):
                 raise DataError(f"{p}: expected a JSON list of records (or {{'data': [...]}})")
-            return data
+            return [(f"{p} record {i}", row) for i, row in enumerate(data, 1)]
         import datasets
 
-        return datasets.load_dataset(_LOCAL_SUFFIXES[suffix], data_files=str(p), split="train").to_list()
+        rows = datasets.load_dataset(_LOCAL_SUFFIXES[suffix], data_files=str(p), split="train").to_list()
+        return [(f"{p} row {i}", row) for i, row in enumerate(rows, 1)]
     except DataError:
         raise
     except (UnicodeDecodeError, ValueError, OSError) as e:
@@ -73,15 +98,43 @@ def read_hub(hub_id: str, subset: str | None, split: str) -> list[dict]:
         ) from None
 
 
-def normalize(rows: list[dict], fmt: str, origin: str) -> list[dict]:
-    """Map source records of format ``fmt`` to instruction/input/output strings.
+def _text(value, loc: str, field: str, typed: bool) -> str:
+    """A field's text; in JSON files a number, list or bool where text belongs is an error."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if typed or not isinstance(value, (int, float)) or isinstance(value, bool):
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise DataError(
+            f"{loc}: field '{field}' must be text, found {type(value).__name__} {shown}; "
+            "quote it as a string or fix the record"
+        )
+    return str(value)  # CSV/parquet columns of numbers: the file type carries no text/number distinction
 
-    Records whose instruction or output is empty are dropped (counted in the log); a source
-    missing a required field entirely is an error naming it.
-    """
+
+def normalize(rows: list, fmt: str, origin: str, locations: list[str] | None = None,
+              allow_dropped: float = 1.0) -> list[dict]:
+    """Map source records of format ``fmt`` to instruction/input/output strings, checking every record.
+
+    A record that is not an object, or a field of the wrong type, is an error naming its file,
+    line and field. Records whose instruction or output is missing or empty are dropped; more
+    than ``allow_dropped`` (a fraction) of them is an error, since the file is then probably in
+    another format. A source missing a required field entirely is an error naming it.
+    """  # fmt: skip
     if fmt not in FIELD_MAPS:
         raise DataError(f"{origin}: unknown record format '{fmt}'; choose one of {', '.join(FIELD_MAPS)}")
     mapping = FIELD_MAPS[fmt]
+    locations = locations or [f"{origin} record {i}" for i in range(1, len(rows) + 1)]
+    typed = str(origin).lower().endswith((".json", ".jsonl"))
+    for loc, row in zip(locations, rows, strict=True):
+        if not isinstance(row, dict):
+            shown = json.dumps(row, ensure_ascii=False, default=str)[:40]
+            raise DataError(
+                f"{loc}: a record must be a JSON object with fields "
+                f"{[v for v in mapping.values() if v]}, found {type(row).__name__} {shown}"
+            )
     if rows:
         missing = [src for key, src in mapping.items() if src and key != "input" and src not in rows[0]]
         if missing:
@@ -89,18 +142,24 @@ def normalize(rows: list[dict], fmt: str, origin: str) -> list[dict]:
                 f"{origin}: records lack field(s) {missing} required by format '{fmt}' "
                 f"(found: {sorted(rows[0])}); fix the file or set the source's format"
             )
-    out, dropped = [], 0
-    for row in rows:
-        rec = {
-            key: "" if src is None or row.get(src) is None else str(row.get(src))
-            for key, src in mapping.items()
-        }
+    out, dropped = [], []
+    for loc, row in zip(locations, rows, strict=True):
+        rec = {key: "" if src is None else _text(row.get(src), loc, src, typed) for key, src in mapping.items()}
         if rec["instruction"].strip() and rec["output"].strip():
             out.append(rec)
         else:
-            dropped += 1
+            dropped.append(loc)
     if dropped:
-        log.warning("%s: dropped %d record(s) with an empty instruction or output", origin, dropped)
+        share = len(dropped) / len(rows)
+        message = (
+            f"{origin}: {len(dropped)} of {len(rows)} records lack a non-empty "
+            f"{mapping['instruction']}/{mapping['output']} (first: {dropped[0]})"
+        )
+        if share > allow_dropped:
+            raise DataError(
+                f"{message}; fix them, or accept dropping them with dataset.allow_dropped={math.ceil(share * 100) / 100}"
+            )
+        log.warning("%s; dropped", message)
     return out
 
 
@@ -122,8 +181,13 @@ def load_source_records(dataset_cfg) -> list[tuple[str, list[dict]]]:
         if bool(src.path) == bool(src.hub_id):
             raise DataError(f"dataset.sources.{i}: set exactly one of path or hub_id")
         origin = src.path or src.hub_id
-        rows = read_local(src.path) if src.path else read_hub(src.hub_id, src.subset, src.split)
-        recs = normalize(rows, src.format, origin)
+        if src.path:
+            located = read_local_located(src.path)
+            rows, locations = [r for _, r in located], [loc for loc, _ in located]
+        else:
+            rows, locations = read_hub(src.hub_id, src.subset, src.split), None
+        allow = dataset_cfg.get("allow_dropped", 1.0)
+        recs = normalize(rows, src.format, origin, locations, 1.0 if allow is None else allow)
         if src.max_records:
             recs = recs[: src.max_records]
         if not recs:

@@ -117,6 +117,25 @@ def git_commit(cwd: str | None = None) -> str:
         return "unknown"
 
 
+def _writable(db: Path) -> bool:
+    """Whether the SQLite file (or, before it exists, its folder) can be written: tried, not guessed
+    from mode bits, which root ignores."""
+    import tempfile
+
+    try:
+        if db.exists():
+            with open(db, "r+b"):
+                return True
+        with tempfile.TemporaryFile(dir=db.parent):
+            return True
+    except OSError:
+        return False
+
+
+# Stores MLflow opens itself (databases, Databricks, a local folder); checked by MLflow.
+_OTHER_SCHEMES = ("file:", "postgresql", "mysql", "mssql", "databricks")
+
+
 def check_tracking_uri(uri: str, timeout_s: float) -> None:
     """Fail fast, before any model loads, if the tracking store cannot be reached or created."""
     if uri.startswith(("http://", "https://")):
@@ -139,6 +158,17 @@ def check_tracking_uri(uri: str, timeout_s: float) -> None:
         db = Path(uri[len("sqlite:///") :])
         if not db.parent.is_dir():
             raise TrackingError(f"logger.tracking_uri: folder {db.parent} of the SQLite store does not exist")
+        # MLflow retries a read-only store for ~100 s and prints pages; say it at once instead.
+        if not _writable(db):
+            raise TrackingError(
+                f"logger.tracking_uri: {db if db.exists() else db.parent} is not writable; "
+                "choose a writable folder, e.g. logger.tracking_uri=sqlite:///$HOME/mlflow.db"
+            )
+    elif "://" in uri and not uri.startswith(_OTHER_SCHEMES):
+        raise TrackingError(
+            f"logger.tracking_uri: '{uri}' is not a tracking URI; use http(s)://host:port, "
+            "sqlite:///<absolute path>.db or file:///<folder>"
+        )
 
 
 def _clean_tags(tags: dict) -> dict[str, str]:

@@ -20,9 +20,15 @@ def build_sft_config(
     and carry their own ``position_ids``, from which transformers builds a block-diagonal mask
     (eager/sdpa) or varlen boundaries (flash attention), so attention stays within each record.
     """
+    import warnings
+
     import torch
     from trl import SFTConfig
 
+    # Known noise: transformers 5 renames gradient_checkpointing (same behaviour), and bitsandbytes
+    # falls back from paged optimizers on CPU, once per optimizer: said once per process is enough.
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*is deprecated", category=FutureWarning)
+    warnings.filterwarnings("once", message="Paged optimizers are not supported on CPU")
     packing = bool(train_cfg.get("packing", False))
     if packing and train_cfg.packing_strategy not in ("bfd", "bfd_split"):
         from sftlab.config.errors import ConfigError
@@ -51,7 +57,7 @@ def build_sft_config(
         packing_strategy=train_cfg.get("packing_strategy", "bfd"),
         # Real (non-pad) tokens: padding-free batches have no padding, and their EOS equals the pad id.
         include_num_input_tokens_seen="all" if packing else "non_padding",
-        logging_steps=train_cfg.logging_steps,
+        logging_steps=logging_steps(train_cfg),
         seed=train_cfg.seed,
         data_seed=train_cfg.seed,
         bf16=precision.bf16,
@@ -66,6 +72,16 @@ def build_sft_config(
         report_to="none",  # metrics go through our callback into the run we opened
         disable_tqdm=False,
     )
+
+
+def logging_steps(train_cfg) -> int:
+    """``training.logging_steps``, lowered to ``max_steps`` when fewer steps are asked for.
+
+    A user asking for 3 steps with the default interval of 5 expects losses, not an empty
+    curve; the last step is logged anyway (see :func:`metrics_callback`).
+    """
+    steps = int(train_cfg.logging_steps)
+    return min(steps, int(train_cfg.max_steps)) if train_cfg.max_steps > 0 else steps
 
 
 def _save_strategy(train_cfg) -> str:
@@ -85,6 +101,13 @@ def metrics_callback(tracker):
     from sftlab.track.metric_names import train_metric
 
     class _MetricsToTracker(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            # The final step always logs its loss: the run's final_loss is the last step's,
+            # whatever logging_steps is (transformers logs only every logging_steps steps).
+            if state.max_steps and state.global_step >= state.max_steps:
+                control.should_log = True
+            return control
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs:
                 return
@@ -116,9 +139,11 @@ def build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks):
     never touches a 4-bit base being trained, and ``train(resume_from_checkpoint=...)`` reloads
     them into the LoRA layers.
     """
+    from transformers.trainer_callback import ProgressCallback
     from trl import SFTTrainer
 
     from sftlab.train.checkpoints import adapter_checkpoint_trainer
+    from sftlab.train.console import console_progress
 
     trainer = adapter_checkpoint_trainer(SFTTrainer)(
         model=model,
@@ -129,6 +154,8 @@ def build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks):
         callbacks=callbacks,
     )
     keep_adapter_fp32(trainer.model)
+    trainer.remove_callback(ProgressCallback)  # its raw dicts break the bar; ours: postfix or lines
+    trainer.add_callback(console_progress())
     return trainer
 
 
