@@ -103,7 +103,7 @@ def _run_target(target: str, cfg):
     except SftlabError as err:
         report_user_error(err)
         raise
-    except OSError as err:  # a full disk or a read-only folder: one line, not a traceback
+    except Exception as err:  # a full disk or a read-only folder: one line, not a traceback
         line = storage_error_line(err, cfg.get("paths", {}).get("output_dir"))
         if line is None or in_multirun():
             raise
@@ -182,7 +182,7 @@ def _run_compose(cmd: Command, args: list[str]) -> int:
     except SftlabError as err:
         print(redact_text(f"error: {err}"), file=sys.stderr, flush=True)
         return 2
-    except OSError as err:  # a full disk or a read-only output folder
+    except Exception as err:  # a full disk or a read-only output folder
         line = storage_error_line(err)
         if line is None:
             raise
