@@ -215,6 +215,16 @@ def overview(prefix: str = "") -> str:
     return "\n".join(lines)
 
 
+def _close_progress_bars() -> None:
+    """Close open tqdm bars now, so their redraw at exit does not follow the last line."""
+    std = sys.modules.get("tqdm.std")
+    for bar in list(getattr(getattr(std, "tqdm", None), "_instances", ()) or ()):
+        try:
+            bar.close()
+        except Exception:  # a bar that cannot close is only cosmetic
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sftlab`` console script and ``python -m sftlab``."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -237,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run_app(cmd, rest) if cmd.kind == "app" else _run_compose(cmd, rest)
     except KeyboardInterrupt:  # the open run was closed KILLED on the way out (closes_run)
+        _close_progress_bars()
         print(
             f"interrupted (Ctrl-C): sftlab {cmd.words} stopped; any open MLflow run is KILLED",
             file=sys.stderr,
