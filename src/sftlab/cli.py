@@ -107,6 +107,7 @@ def _run_target(target: str, cfg):
         line = storage_error_line(err, cfg.get("paths", {}).get("output_dir"))
         if line is None or in_multirun():
             raise
+        _close_progress_bars()
         print(line, file=sys.stderr, flush=True)
         sys.exit(2)
 
