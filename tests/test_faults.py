@@ -50,3 +50,13 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
     assert cli.main(["report"]) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["interrupted (Ctrl-C): sftlab report stopped; any open MLflow run is KILLED"]
+
+
+def test_a_library_reporting_a_full_disk_as_text_is_one_line_too(tmp_path):
+    class SafetensorError(Exception):  # what safetensors raises when a checkpoint hits ENOSPC
+        pass
+
+    err = SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+    line = storage_error_line(err, tmp_path)
+    assert line.startswith(f"error: cannot write to {tmp_path}: No space left on device (")
+    assert storage_error_line(ValueError("shape mismatch (os error 2)"), tmp_path) is None

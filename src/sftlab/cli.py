@@ -103,10 +103,11 @@ def _run_target(target: str, cfg):
     except SftlabError as err:
         report_user_error(err)
         raise
-    except OSError as err:  # a full disk or a read-only folder: one line, not a traceback
+    except Exception as err:  # a full disk or a read-only folder: one line, not a traceback
         line = storage_error_line(err, cfg.get("paths", {}).get("output_dir"))
         if line is None or in_multirun():
             raise
+        _close_progress_bars()
         print(line, file=sys.stderr, flush=True)
         sys.exit(2)
 
@@ -190,7 +191,7 @@ def _run_compose(cmd: Command, args: list[str]) -> int:
     except SftlabError as err:
         print(redact_text(f"error: {err}"), file=sys.stderr, flush=True)
         return 2
-    except OSError as err:  # a full disk or a read-only output folder
+    except Exception as err:  # a full disk or a read-only output folder
         line = storage_error_line(err)
         if line is None:
             raise
@@ -223,6 +224,16 @@ def overview(prefix: str = "") -> str:
     return "\n".join(lines)
 
 
+def _close_progress_bars() -> None:
+    """Close open tqdm bars now, so their redraw at exit does not follow the last line."""
+    std = sys.modules.get("tqdm.std")
+    for bar in list(getattr(getattr(std, "tqdm", None), "_instances", ()) or ()):
+        try:
+            bar.close()
+        except Exception:  # a bar that cannot close is only cosmetic
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sftlab`` console script and ``python -m sftlab``."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -245,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run_app(cmd, rest) if cmd.kind == "app" else _run_compose(cmd, rest)
     except KeyboardInterrupt:  # the open run was closed KILLED on the way out (closes_run)
+        _close_progress_bars()
         print(
             f"interrupted (Ctrl-C): sftlab {cmd.words} stopped; any open MLflow run is KILLED",
             file=sys.stderr,

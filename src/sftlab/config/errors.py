@@ -5,6 +5,8 @@ subclass of :class:`SftlabError` whose message is one line naming the key or fil
 to fix it. The entry point prints that line and exits non-zero instead of a traceback.
 """
 
+import os
+
 
 class SftlabError(Exception):
     """Base class for errors caused by user input, reported as one line."""
@@ -27,16 +29,35 @@ class TrackingError(SftlabError):
 _STORAGE_ERRNOS = {"ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM"}
 
 
-def storage_error_line(err: OSError, folder=None) -> str | None:
+def _storage_os_error(err: BaseException) -> OSError | None:
+    """The storage OSError behind ``err``: itself, its cause or context, or one a library reports
+    as text only (safetensors: ``SafetensorError: ... I/O error: No space left on device (os error 28)``)."""
+    import errno
+    import re
+
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and errno.errorcode.get(err.errno or -1) in _STORAGE_ERRNOS:
+            return err
+        m = re.search(r"\(os error (\d+)\)", str(err))
+        if m and errno.errorcode.get(int(m.group(1))) in _STORAGE_ERRNOS:
+            code = int(m.group(1))
+            return OSError(code, os.strerror(code))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def storage_error_line(err: BaseException, folder=None) -> str | None:
     """``error: ...`` naming the folder a write failed in and the space free there, or None.
 
     None when ``err`` is not about storage (a missing file is a different message elsewhere).
     """
-    import errno
     import shutil
     from pathlib import Path
 
-    if errno.errorcode.get(err.errno or -1) not in _STORAGE_ERRNOS:
+    err = _storage_os_error(err)
+    if err is None:
         return None
     target = Path(err.filename) if err.filename else Path(folder or ".")
     where = target if target.is_dir() else target.parent
