@@ -6,7 +6,7 @@ PYTEST = $(PYTHON) -m pytest
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: install test test-slow test-gpu test-all train sweep report ui lint format clean bench-eval bench estimate screenshots
+.PHONY: install test test-slow test-gpu gpu-check test-all train sweep report ui lint format clean bench-eval bench estimate screenshots
 
 install:
 	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
@@ -20,6 +20,10 @@ test-slow:
 
 test-gpu:
 	$(PYTEST) -m gpu
+
+# The CUDA path in one table (gpu tests, 4-bit training, eval, contrastive search, reload); exits 2 without CUDA
+gpu-check:
+	$(PYTHON) scripts/gpu_check.py $(ARGS)
 
 test-all:
 	$(PYTEST)

@@ -83,6 +83,7 @@ def _save_adapter(model, tokenizer, cfg: DictConfig, output_dir: Path) -> Path:
 def _preflight(cfg: DictConfig, tracker, train_ds, tokenizer):
     """Token lengths of the data, then the memory preflight; returns the packing block (or None)."""
     from sftlab.data.lengths import pack_length, summarize, token_lengths
+    from sftlab.memory.judge_fit import check_judge_fits
     from sftlab.memory.preflight import check
 
     lengths = summarize(token_lengths(train_ds, tokenizer))
@@ -96,6 +97,7 @@ def _preflight(cfg: DictConfig, tracker, train_ds, tokenizer):
             lengths.mean,
         )
     check(cfg, lengths, tracker)
+    check_judge_fits(cfg, tracker)  # judge=hf_local: the judge loads after the trained model is freed
     return block
 
 

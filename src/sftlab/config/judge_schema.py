@@ -52,6 +52,7 @@ class JudgeConfig:
     # hf_local
     prompt_format: str | None = None  # null: the tokenizer's chat template
     dtype: str = "bfloat16"
+    load_in_4bit: bool = False  # NF4 judge: ~4.5 GB instead of ~15 GB for a 7B (slightly noisier grades)
     # human
     export_format: str = "csv"  # csv | jsonl
     rubric: RubricConfig = field(default_factory=RubricConfig)

@@ -91,7 +91,8 @@ def handoff_stage(cfg, tracker, result) -> None:
             adapter_dir=str(adapter),
             description=description,
             tags=tags,
-            preloaded=(result.model, result.tokenizer),
+            # None once an hf_local judge freed it: the registry then loads base + saved adapter.
+            preloaded=(result.model, result.tokenizer) if result.model is not None else None,
         )
         tracker.set_tags({"sftlab.registered_model": uri_})
         print(f"registered: {uri_}  (serve: mlflow models serve -m {uri_} --env-manager local)", flush=True)

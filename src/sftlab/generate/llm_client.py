@@ -198,13 +198,14 @@ class HFLocalClient:
         max_tokens: int,
         device: str = "auto",
         dtype=None,
+        quantization_config=None,
         lm=None,
         tokenizer=None,
     ):
         """Load ``model`` (a folder or hub id) on ``device``, unless ``lm``/``tokenizer`` are given.
 
         ``device``: auto (the GPU when there is one), cpu or cuda; ``dtype``: a torch dtype or
-        None for the checkpoint's default. A model that cannot be loaded is a ConfigError
+        None for the checkpoint's default; ``quantization_config``: a ``BitsAndBytesConfig`` or None. A model that cannot be loaded is a ConfigError
         naming ``<section>.model``.
         """
         self.section, self.model = section, model
@@ -214,10 +215,14 @@ class HFLocalClient:
 
             device = _resolve_device(device)
             kwargs = {} if dtype is None else {"dtype": dtype}
-            if device != "cpu":  # a 7B model on the CPU is impractical; place it whole on the GPU
-                import torch
+            if quantization_config is not None:  # e.g. a 4-bit judge (judge.load_in_4bit)
+                kwargs["quantization_config"] = quantization_config
+            if device == "cuda":  # a 7B model on the CPU is impractical; place it whole on this rank's GPU
+                from sftlab.model.placement import model_device_map
 
-                kwargs["device_map"] = {"": torch.cuda.current_device() if device == "cuda" else device}
+                kwargs["device_map"] = model_device_map()
+            elif device != "cpu":
+                kwargs["device_map"] = {"": device}
             try:
                 tokenizer = AutoTokenizer.from_pretrained(model)
                 lm = AutoModelForCausalLM.from_pretrained(model, **kwargs)

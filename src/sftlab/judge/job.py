@@ -63,11 +63,17 @@ def _judge(cfg, tracker, output_dir: Path, adapter: str | None) -> str:
     source = resolve_source(cfg.model)
     tokenizer = load_tokenizer(cfg.model, source)
     log.info("Loading %s from %s (quantization=%s)", cfg.model.name, source, cfg.quantization.name)
-    model = load_model(cfg.model, source, bnb, precision.model_dtype)
+    held = [load_model(cfg.model, source, bnb, precision.model_dtype)]  # a list, so the judge can free it
     if adapter is not None:
-        model = load_adapter(model, adapter)
+        held[0] = load_adapter(held[0], adapter)
     _, text = run_judging(
-        cfg, model, tokenizer, tracker, output_dir / "judge", model_label(cfg.model, adapter)
+        cfg,
+        held[0],
+        tokenizer,
+        tracker,
+        output_dir / "judge",
+        model_label(cfg.model, adapter),
+        release=held.clear,
     )
     return text
 

@@ -90,6 +90,20 @@ class OpenAICompatibleJudge:
         self.client.close()
 
 
+def judge_bnb_config(judge_cfg):
+    """NF4 with double quantization for ``judge.load_in_4bit``, computing in ``judge.dtype``."""
+    from transformers import BitsAndBytesConfig
+
+    from sftlab.model.precision import torch_dtype
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch_dtype(judge_cfg.dtype),
+    )
+
+
 class HFLocalJudge:
     """A local transformers model as judge: greedy first, sampled re-asks after a bad reply."""
 
@@ -100,7 +114,7 @@ class HFLocalJudge:
         self.cfg = judge_cfg
         if judge_cfg.prompt_format:
             check_format(judge_cfg.prompt_format)
-        dtype = None
+        dtype = quantization_config = None
         if model is None:
             from sftlab.model.precision import torch_dtype
 
@@ -109,12 +123,15 @@ class HFLocalJudge:
                     "judge.model is empty; set a hub id or a local folder for the hf_local judge"
                 )
             dtype = torch_dtype(judge_cfg.dtype)
+            if judge_cfg.get("load_in_4bit", False):
+                quantization_config = judge_bnb_config(judge_cfg)
         self.client = HFLocalClient(
             "judge",
             model=judge_cfg.model,
             temperature=judge_cfg.temperature,
             max_tokens=judge_cfg.max_tokens,
             dtype=dtype,
+            quantization_config=quantization_config,
             lm=model,
             tokenizer=tokenizer,
         )

@@ -205,11 +205,13 @@ def preflight(cfg) -> None:
         OpenAICompatibleJudge(cfg.judge).close()  # URL, model and key variable present
 
 
-def run_judging(cfg, model, tokenizer, tracker, out_dir, label: str) -> tuple[list[dict], str]:
+def run_judging(cfg, model, tokenizer, tracker, out_dir, label: str, release=None) -> tuple[list[dict], str]:
     """Generate N attempts per prompt of ``judge.suites``, grade them with ``judge``, record.
 
     Returns the rows and the markdown report. Configuration problems (unknown suite, unset API
-    key) surface before the first answer is generated.
+    key) surface before the first answer is generated. ``release``: a callable that drops the
+    caller's references to ``model``; with ``judge=hf_local`` it is called once the answers
+    exist, so the generator's memory is free before the judge model loads.
     """
     from sftlab.generate.methods import check_generation, generate_answers
     from sftlab.judge.judges import build_judge, check_judge, grade_rows
@@ -242,6 +244,8 @@ def run_judging(cfg, model, tokenizer, tracker, out_dir, label: str) -> tuple[li
     for row in rows:
         row.update(judge=jc.name, rubric_version=jc.rubric.version, rubric_hash=fingerprint)
     if jc.kind == "hf_local":
+        del model  # this frame's reference; release() drops the caller's
+        free_generator(release)
         judge = build_judge(jc)
     people_only = set(jc.get("people_only_suites") or [])
     if judge is not None:
@@ -270,12 +274,39 @@ def run_judging(cfg, model, tokenizer, tracker, out_dir, label: str) -> tuple[li
     return rows, text
 
 
+def free_generator(release) -> bool:
+    """Drop the generator (``release()``), collect it, and return its GPU memory to the driver.
+
+    Returns whether a release was given. Without one the generator stays resident next to the
+    judge (the caller still needs it).
+    """
+    import gc
+
+    import torch
+
+    if release is None:
+        return False
+    release()
+    gc.collect()  # the trainer and peft wrappers hold reference cycles
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return True
+
+
 def judge_stage(cfg, tracker, result) -> None:
     """Post-training stage: judge the trained in-memory model when ``judge`` is not ``none``."""
     if cfg.judge.kind == "none" or not cfg.judge.stage_enabled:
         return
     out_dir = Path(result.output_dir) / ARTIFACT_DIR
+    # The judge is the last stage that needs the trained model in memory (the handoff reloads it
+    # from the saved adapter if it registers a model), so an hf_local judge may take its place.
     _, text = run_judging(
-        cfg, result.model, result.tokenizer, tracker, out_dir, model_label(cfg.model, result.adapter_dir)
+        cfg,
+        result.model,
+        result.tokenizer,
+        tracker,
+        out_dir,
+        model_label(cfg.model, result.adapter_dir),
+        release=lambda: setattr(result, "model", None),
     )
     print(text, flush=True)
