@@ -137,6 +137,17 @@ def report(rows: list[dict], meta: dict) -> tuple[str, dict[str, float]]:
         if stats["n"]:
             metrics[f"{prefix}/exact"] = stats["exact"]
             metrics[f"{prefix}/mean_abs_diff"] = stats["mean_abs_diff"]
+        from sftlab.judge.statistics import agreement_stats
+
+        ranked = agreement_stats(rows, "score", "human_score")  # NaN entries are dropped below
+        metrics.update({f"{prefix}/{k}": float(v) for k, v in ranked.items() if k != "n"})
+        if ranked["n"] >= 2:
+            text += (
+                f"\nQuadratic-weighted kappa {ranked['kappa_quadratic']:.2f} "
+                f"[{ranked['kappa_ci_low']:.2f}, {ranked['kappa_ci_high']:.2f}], Spearman "
+                f"{ranked['spearman']:.2f} [{ranked['spearman_ci_low']:.2f}, {ranked['spearman_ci_high']:.2f}] "
+                "(95 % paired bootstrap over attempts).\n"
+            )
     if not results:
         text += "\nNo scores yet: fill in the human scores template and run: sftlab scores import file=<filled.csv> run_id=<this run>.\n"
     return text, {k: v for k, v in metrics.items() if not math.isnan(v)}
