@@ -30,3 +30,22 @@ def test_near_misses_cost_less_than_far_misses_and_intervals_bracket_the_estimat
     assert again == near  # seeded
     missing = agreement_stats([{"score": 3, "human_score": None}], "score", "human_score")
     assert missing["n"] == 0
+
+
+def test_generation_stop_rate_and_lengths_per_suite():
+    from sftlab.judge.scoring import generation_stats
+
+    rows = [
+        {"suite": "general_es", "stopped_by": "eos", "answer_tokens": 10, "note": ""},
+        {"suite": "general_es", "stopped_by": "max_new_tokens", "answer_tokens": 256, "note": ""},
+        {"suite": "general_es", "stopped_by": "max_new_tokens", "answer_tokens": 256, "note": ""},
+        {"suite": "general_es", "stopped_by": "eos", "answer_tokens": 10, "note": "deterministic method: same"},
+        {"suite": "law_ec", "stopped_by": "eos", "answer_tokens": 20, "note": ""},
+        {"suite": "law_ec", "answer": "an old row without stop information"},
+    ]
+    m = generation_stats(rows)
+    assert m["generation/general_es/answers"] == 3  # repeated deterministic attempts are not counted
+    assert m["generation/general_es/eos_rate"] == pytest.approx(1 / 3)
+    assert m["generation/general_es/max_tokens_rate"] == pytest.approx(2 / 3)
+    assert m["generation/general_es/answer_tokens_median"] == 256
+    assert m["generation/law_ec/eos_rate"] == 1.0 and m["generation/law_ec/answers"] == 1

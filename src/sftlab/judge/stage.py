@@ -24,7 +24,14 @@ import tempfile
 from pathlib import Path
 
 from sftlab.config.errors import DataError
-from sftlab.judge.scoring import agreement, agreement_markdown, markdown_tables, summarize, summary_metrics
+from sftlab.judge.scoring import (
+    agreement,
+    agreement_markdown,
+    generation_stats,
+    markdown_tables,
+    summarize,
+    summary_metrics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +132,7 @@ def report(rows: list[dict], meta: dict) -> tuple[str, dict[str, float]]:
         results[f"{meta['label']} (human)"] = human_summary
         metrics.update(summary_metrics(human_summary, "human"))
         metrics["human/graded_attempts"] = float(sum(r.get("human_score") is not None for r in rows))
+    metrics.update(generation_stats(rows))  # EOS vs cut off at max_new_tokens, answer lengths
     n = meta.get("num_attempts", "N")
     text = markdown_tables(
         results, f"Rubric scores (1–5), best of {n} attempts — rubric {meta['rubric_version']}"
