@@ -124,7 +124,9 @@ def comparable_belebele(run) -> bool:
     """Scored on the study's benchmark: the hub's 900 spa_Latn questions, no limit."""
     p = run.data.params
     return (
-        p.get("eval.task") == "belebele_spa_Latn"
+        run.data.tags.get("eval.synthetic") != "true"
+        and p.get("eval.data.synthetic") != "True"
+        and p.get("eval.task") == "belebele_spa_Latn"
         and p.get("eval.data.source") == "hub"
         and p.get("eval.limit") in (None, "None", "null", "")
     )
