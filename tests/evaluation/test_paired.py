@@ -71,3 +71,13 @@ def test_flipped_rows_name_the_direction_and_skip_one_sided_rows():
     assert [(f["question_id"], f["flip"]) for f in flips] == [("q1", "to_correct"), ("q2", "to_wrong")]
     assert flips[0]["base_choice"] == "B" and flips[0]["adapter_choice"] == "A"
     assert paired_result(rows[-1:]) is None
+
+
+def test_the_bundled_sample_is_named_synthetic(compose):
+    from sftlab.evaluation.stage import EvalSummary
+
+    assert compose().eval.data.synthetic is True
+    assert compose("eval=belebele_full").eval.data.synthetic is False
+    line = EvalSummary(task="belebele_spa_Latn", adapter={"acc": 0.5}, synthetic=True).line()
+    assert line.startswith("belebele_spa_Latn (SYNTHETIC sample, not the benchmark):")
+    assert "SYNTHETIC" not in EvalSummary(task="belebele_spa_Latn", adapter={"acc": 0.5}).line()

@@ -176,6 +176,9 @@ def test_transformers_methods_record_method_and_seed(cache_dir, plain_model, met
     rows = generate_answers(model, tok, prompts, cfg.generation, cfg.model)
     assert [r["seed"] for r in rows] == [cfg.generation.seed, cfg.generation.seed + 1]
     assert all(r["method"] == method and 0 < r["new_tokens"] <= 6 for r in rows)
+    for r in rows:  # how the answer ended, and its length up to EOS
+        assert r["stopped_by"] in ("eos", "max_new_tokens") and r["answer_tokens"] <= r["new_tokens"]
+        assert (r["stopped_by"] == "max_new_tokens") == (r["answer_tokens"] == 6)
     if method in ("top_k", "nucleus"):
         again = generate_answers(model, tok, prompts, cfg.generation, cfg.model)
         assert [r["answer"] for r in again] == [r["answer"] for r in rows]  # a seed reproduces its answer

@@ -94,6 +94,7 @@ def test_train_and_eval_data_are_dataset_inputs(fresh_run):
     bench = inputs["evaluation"]
     assert bench.name == "belebele_spa_Latn" and "belebele_spa_sample.jsonl" in bench.source
     assert bench.digest == run.data.tags["eval.data"][:16]
+    assert run.data.tags["eval.synthetic"] == "true"  # the bundled sample is not Belebele
 
 
 def test_one_table_holds_both_answers_per_question(fresh_run, tmp_path):

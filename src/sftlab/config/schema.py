@@ -166,6 +166,7 @@ class EvalDataConfig:
     source: str = "hub"  # hub: the task's own hub dataset | local: the JSONL file in ``path``
     path: str | None = None
     format: str | None = None  # record format checked before evaluating (belebele) or null
+    synthetic: bool = False  # data written by the project in the benchmark's format, not the benchmark
 
 
 @dataclass

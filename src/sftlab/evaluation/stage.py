@@ -31,10 +31,11 @@ class EvalSummary:
     base_reused: bool = False
     delta: dict[str, float] = field(default_factory=dict)
     paired: object | None = None  # sftlab.evaluation.paired.PairedResult, when both sides have rows
+    synthetic: bool = False  # scored on a synthetic sample (eval.data.synthetic), not the benchmark
 
     def line(self) -> str:
         """One human line: adapter vs base accuracy and the delta."""
-        parts = [f"{self.task}:"]
+        parts = [f"{self.task} (SYNTHETIC sample, not the benchmark):" if self.synthetic else f"{self.task}:"]
         if self.adapter is not None:
             parts.append(f"acc {self.adapter.get('acc', float('nan')):.3f} with the adapter")
         if self.base is not None:
@@ -132,10 +133,11 @@ def evaluate_and_log(
     spec = prepare_task(ev, work_dir)
     if spec.yaml_path:
         tracker.log_artifact(spec.yaml_path, artifact_path="eval")
-    tracker.set_tags({"eval.task": spec.task, "eval.data": spec.data_id[:16]})
+    synthetic = bool(ev.data.get("synthetic", False))
+    tracker.set_tags({"eval.task": spec.task, "eval.data": spec.data_id[:16], "eval.synthetic": str(synthetic).lower()})
     tm = task_manager(spec)
     lm = make_lm(model, tokenizer, ev.batch_size)
-    summary = EvalSummary(task=spec.task)
+    summary = EvalSummary(task=spec.task, synthetic=synthetic)
 
     adapter_rows: list[dict] = []
     base_rows: list[dict] = []

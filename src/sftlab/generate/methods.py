@@ -196,6 +196,12 @@ def generate_answers(model, tokenizer, prompts: list[SuitePrompt], gen, model_cf
                                 "reference": reference or "",
                                 "answer": answer,
                                 "new_tokens": len(ids),
+                                # tokens before the first EOS (beam outputs are padded after it)
+                                "answer_tokens": next((i for i, t in enumerate(ids) if t in eos_ids), len(ids)),
+                                # the study's Falcon "kept generating until the limit": EOS vs cut off
+                                "stopped_by": "eos"
+                                if any(t in eos_ids for t in ids)
+                                else ("max_new_tokens" if len(ids) >= gen.max_new_tokens else "other"),
                                 "seconds": round(time.perf_counter() - started, 3),
                                 "note": "",
                             }

@@ -130,3 +130,26 @@ def agreement_markdown(stats: dict, a: str, b: str) -> str:
         f"| attempts graded by both | exact agreement | mean abs. difference |\n|---:|---:|---:|\n"
         f"| {stats['n']} | {_fmt(stats['exact'])} | {_fmt(stats['mean_abs_diff'])} |\n"
     )
+
+
+def generation_stats(rows: list[dict]) -> dict[str, float]:
+    """Per suite, how answers ended and how long they were (attempts generated here, not the
+    repeated deterministic ones): ``generation/<suite>/{eos_rate,max_tokens_rate,answer_tokens_mean,
+    answer_tokens_median,answer_tokens_p90,answers}``."""
+    import numpy as np
+
+    per_suite: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        if "stopped_by" in row and not str(row.get("note", "")).startswith("deterministic"):
+            per_suite[row["suite"]].append(row)
+    out: dict[str, float] = {}
+    for suite, items in per_suite.items():
+        tokens = np.array([r.get("answer_tokens", r.get("new_tokens", 0)) for r in items], dtype=float)
+        p = f"generation/{suite}"
+        out[f"{p}/answers"] = float(len(items))
+        out[f"{p}/eos_rate"] = sum(r["stopped_by"] == "eos" for r in items) / len(items)
+        out[f"{p}/max_tokens_rate"] = sum(r["stopped_by"] == "max_new_tokens" for r in items) / len(items)
+        out[f"{p}/answer_tokens_mean"] = float(tokens.mean())
+        out[f"{p}/answer_tokens_median"] = float(np.median(tokens))
+        out[f"{p}/answer_tokens_p90"] = float(np.percentile(tokens, 90))
+    return out

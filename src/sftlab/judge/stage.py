@@ -24,7 +24,14 @@ import tempfile
 from pathlib import Path
 
 from sftlab.config.errors import DataError
-from sftlab.judge.scoring import agreement, agreement_markdown, markdown_tables, summarize, summary_metrics
+from sftlab.judge.scoring import (
+    agreement,
+    agreement_markdown,
+    generation_stats,
+    markdown_tables,
+    summarize,
+    summary_metrics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +132,7 @@ def report(rows: list[dict], meta: dict) -> tuple[str, dict[str, float]]:
         results[f"{meta['label']} (human)"] = human_summary
         metrics.update(summary_metrics(human_summary, "human"))
         metrics["human/graded_attempts"] = float(sum(r.get("human_score") is not None for r in rows))
+    metrics.update(generation_stats(rows))  # EOS vs cut off at max_new_tokens, answer lengths
     n = meta.get("num_attempts", "N")
     text = markdown_tables(
         results, f"Rubric scores (1–5), best of {n} attempts — rubric {meta['rubric_version']}"
@@ -137,6 +145,17 @@ def report(rows: list[dict], meta: dict) -> tuple[str, dict[str, float]]:
         if stats["n"]:
             metrics[f"{prefix}/exact"] = stats["exact"]
             metrics[f"{prefix}/mean_abs_diff"] = stats["mean_abs_diff"]
+        from sftlab.judge.statistics import agreement_stats
+
+        ranked = agreement_stats(rows, "score", "human_score")  # NaN entries are dropped below
+        metrics.update({f"{prefix}/{k}": float(v) for k, v in ranked.items() if k != "n"})
+        if ranked["n"] >= 2:
+            text += (
+                f"\nQuadratic-weighted kappa {ranked['kappa_quadratic']:.2f} "
+                f"[{ranked['kappa_ci_low']:.2f}, {ranked['kappa_ci_high']:.2f}], Spearman "
+                f"{ranked['spearman']:.2f} [{ranked['spearman_ci_low']:.2f}, {ranked['spearman_ci_high']:.2f}] "
+                "(95 % paired bootstrap over attempts).\n"
+            )
     if not results:
         text += "\nNo scores yet: fill in the human scores template and run: sftlab scores import file=<filled.csv> run_id=<this run>.\n"
     return text, {k: v for k, v in metrics.items() if not math.isnan(v)}

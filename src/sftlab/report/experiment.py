@@ -349,6 +349,22 @@ def write_report(
             "judge: no run has `judge/<suite>/<category>` metrics (the judge stage did not run)"
         )
 
+    from sftlab.report.judge_paired import COLUMNS as PAIRED_COLUMNS
+    from sftlab.report.judge_paired import paired_judge_rows
+
+    paired = paired_judge_rows(client, [r for r in all_runs if r.info.status == "FINISHED"], labels)
+    if paired:
+        table("judge_paired", "Judge scores, adapter vs base on the same prompts (Wilcoxon signed-rank)",
+              paired, PAIRED_COLUMNS)
+
+    from sftlab.report.replicates import replicate_rows
+
+    rep_rows, rep_cols = replicate_rows(finished)
+    if rep_rows:
+        table("replicates", "Seeds as replicates: mean [95 % t-interval] across seeds", rep_rows, rep_cols)
+        md.extend(["`best`: the best configuration on that metric; `~best (p=..)`: the seeds do not separate "
+                   "it from the best (Welch's t-test, p >= 0.05).", ""])
+
     from sftlab.report.study import write_comparison
 
     study_files, study_notes = write_comparison(client, finished, out, compare_as)

@@ -124,7 +124,9 @@ def comparable_belebele(run) -> bool:
     """Scored on the study's benchmark: the hub's 900 spa_Latn questions, no limit."""
     p = run.data.params
     return (
-        p.get("eval.task") == "belebele_spa_Latn"
+        run.data.tags.get("eval.synthetic") != "true"
+        and p.get("eval.data.synthetic") != "True"
+        and p.get("eval.task") == "belebele_spa_Latn"
         and p.get("eval.data.source") == "hub"
         and p.get("eval.limit") in (None, "None", "null", "")
     )
@@ -307,8 +309,9 @@ def write_comparison(client, runs, out: Path, compare_as: dict | None = None) ->
 
     rows, notes = comparison(client, runs, compare_as)
     if not rows:
-        return [], notes + ["study comparison: no run of llama2_7b_chat, mistral_7b or falcon_7b "
-                            "(compare_as maps other model names)"]
+        return [], notes + ["study comparison: no comparable run (a run of llama2_7b_chat, mistral_7b or "
+                            "falcon_7b, or mapped by compare_as, with Belebele on the full 900-question "
+                            "benchmark or with judge/people scores)"]
     out = Path(out)
     files = [out / "study_comparison.md", out / "study_comparison.tex", out / "study_comparison.csv"]
     files[0].write_text(markdown(rows, notes))
