@@ -39,10 +39,6 @@ def test_schema_errors(train_cli, overrides, expected):
             ["lora.target_modules=[query_key_value,dense]"],
             "error: lora.target_modules: ['query_key_value', 'dense'] not in tiny_llama",
         ),
-        (
-            ["dataset.sources.0.path=/nonexistent/data.jsonl"],
-            "error: dataset file not found: /nonexistent/data.jsonl",
-        ),
     ],
 )
 def test_validation_errors_are_one_line(train_cli, runs_of, overrides, expected):
@@ -55,6 +51,15 @@ def test_validation_errors_are_one_line(train_cli, runs_of, overrides, expected)
     failed = [r for r in runs_of(exp) if r.info.status == "FAILED"]
     assert failed and failed[0].data.tags["error"]
     _assert_no_running(runs_of, exp)
+
+
+def test_missing_data_file_opens_no_run(train_cli, runs_of):
+    """A local data file is checked before Hydra starts: one line, exit 2, no FAILED run."""
+    exp = "bad-data-file"
+    proc = train_cli(f"logger.experiment_name={exp}", "dataset.sources.0.path=/nonexistent/data.jsonl")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().startswith("error: dataset file not found: /nonexistent/data.jsonl")
+    assert runs_of(exp) == []
 
 
 def test_value_errors_open_no_run(train_cli, runs_of):

@@ -100,6 +100,8 @@ CONFIG_CASES = [
     ("tracking", ["logger.tracking_uri=sqlite:////proc/mlflow.db"], ["logger.tracking_uri", "not writable"]),
     ("tracking", ["logger.tracking_uri=foo://bar"], ["logger.tracking_uri", "http(s)://host:port"]),
     ("tracking", ["logger.tracking_uri=sqlite:////nonexistent/dir/mlflow.db"], ["logger.tracking_uri", "does not exist"]),
+    # a local data file, checked record by record before the run (more in DATA_CASES below)
+    ("data", ["datafile"], ["bad.jsonl:3", "JSON object", "list"]),
     # hub ids, offline and not cached (the test session runs with HF_HUB_OFFLINE=1)
     ("hub", ["model=falcon", "lora.r=256"], ["tiiuae/falcon-7b", "huggingface-cli download tiiuae/falcon-7b",
                                              "HF_HOME", "model=tiny_falcon"]),
@@ -139,6 +141,10 @@ def _expand(args: list[str], tmp_path: Path) -> list[str]:
         (tmp_path / "mine" / "experiment").mkdir(parents=True)
         (tmp_path / "mine" / "experiment" / "typo.yaml").write_text("# @package _global_\nlora:\n  rank: 8\n")
         return [f"hydra.searchpath=[file://{tmp_path / 'mine'}]", "experiment=typo"]
+    if args == ["datafile"]:
+        path = tmp_path / "bad.jsonl"
+        path.write_text(_jsonl(GOOD, GOOD, [1, 2, 3]), encoding="utf-8")
+        return [f"dataset.sources.0.path={path}"]
     if args == ["port"]:
         return [f"logger.tracking_uri=http://127.0.0.1:{_free_port()}"]
     return args
@@ -243,6 +249,7 @@ NEEDS = {
     "logger.tracking_uri=http://mlflow.internal:5000": "a team's MLflow server",
     "hydra/sweeper=lora_search": "the Optuna sweeper plugin (pip install hydra-optuna-sweeper)",
     "...": "a placeholder the reader fills in",
+    "=/data/": "the reader's own data file",
 }
 
 
@@ -331,3 +338,56 @@ def test_tiny_demo_scores_come_with_their_context(compose):
     assert chance_note(compose("dataset=belebele_answers"), cfg.eval) is None
     big = compose("model=mistral_7b")
     assert chance_note(big, big.eval) is None
+
+
+@pytest.fixture
+def html_server():
+    """A web server that answers every request with HTTP 200 and an HTML page (a wrong judge URL)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class _Html(BaseHTTPRequestHandler):
+        def _page(self):
+            body = b"<!doctype html><html><body>Welcome to nginx!</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _page
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _judge_client(base_url):
+    from sftlab.generate.llm_client import OpenAICompatibleClient
+
+    return OpenAICompatibleClient("judge", model="m", base_url=base_url, api_key_env=None, timeout_s=3,
+                                  max_retries=0, temperature=0.0, max_tokens=8)  # fmt: skip
+
+
+@pytest.mark.parametrize("server", ["html", "unreachable"])
+def test_bad_judge_server_is_found_before_generating(server, html_server):
+    """Judge replies: a page instead of an API, or nothing; one line naming judge.base_url."""
+    from sftlab.generate.llm_client import ChatRequestError
+
+    url = html_server if server == "html" else f"http://127.0.0.1:{_free_port()}/v1"
+    started = time.perf_counter()
+    with pytest.raises(ChatRequestError) as err:
+        _judge_client(url).probe()
+    assert "judge.base_url" in str(err.value) and "\n" not in str(err.value)
+    assert time.perf_counter() - started < 10
+
+
+def test_judge_page_reply_is_an_error_not_an_attribute_error(html_server):
+    from sftlab.generate.llm_client import ChatRequestError
+
+    with pytest.raises(ChatRequestError, match="answered with a page.*judge.base_url"):
+        _judge_client(html_server).complete([{"role": "user", "content": "hola"}])

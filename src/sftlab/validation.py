@@ -128,6 +128,19 @@ def check_command_line(args: list[str]) -> None:
 
         check_tracking_uri(cfg.logger.tracking_uri, cfg.logger.connect_timeout_s)
     check_hub_ids(cfg)
+    check_local_data(cfg)
+
+
+def check_local_data(cfg) -> None:
+    """Local JSON/JSONL training files, every record, before Hydra starts (no heavy import needed).
+
+    CSV/parquet go through ``datasets`` and hub sources through the download: both in the job.
+    """
+    from sftlab.data.records import source_records
+
+    for i, src in enumerate(cfg.dataset.sources):
+        if src.path and not src.hub_id and str(src.path).lower().endswith((".json", ".jsonl")):
+            source_records(src, i, cfg.dataset.get("allow_dropped", 1.0))
 
 
 def check_hub_ids(cfg) -> None:

@@ -22,6 +22,12 @@ TEACH = [
     "training.logging_steps=10",
     "training.lr_scheduler_type=constant",
     "training.warmup_ratio=0",
+    "eval.limit=null",  # all 80 questions (the tiny preset scores 32 for speed)
+    # the settings these thresholds were measured with (the tiny preset: r=16, batch 4)
+    "lora.r=256",
+    "lora.alpha=256",
+    "lora.dropout=0.2",
+    "training.per_device_train_batch_size=8",
 ]
 
 

@@ -10,6 +10,13 @@ import pytest
 
 from sftlab.memory.estimate import GIB
 
+# The study's training settings on the tiny model (its quick preset has batch 4, adamw_torch and
+# no checkpointing): the scenarios below were built on them.
+STUDY = [
+    "training.optim=paged_adamw_8bit",
+    "training.gradient_checkpointing=true",
+]
+
 
 @pytest.fixture
 def tiny_budget(compose):
@@ -21,7 +28,7 @@ def tiny_budget(compose):
 
     totals = {}
     for b in (1, 2):
-        cfg = compose(f"training.per_device_train_batch_size={b}", "preflight.device_memory_gb=1")
+        cfg = compose(f"training.per_device_train_batch_size={b}", "preflight.device_memory_gb=1", *STUDY)
         train_ds, _ = build_datasets(cfg.dataset, cfg.model)
         lengths = summarize(token_lengths(train_ds, load_tokenizer(cfg.model, resolve_source(cfg.model))))
         totals[b] = plan(cfg, lengths).estimate.total
@@ -30,7 +37,12 @@ def tiny_budget(compose):
 
 def test_impossible_run_stops_before_loading_with_breakdown_and_fix(train_cli, runs_of, tiny_budget):
     exp = "preflight-stop"
-    proc = train_cli(f"logger.experiment_name={exp}", f"preflight.device_memory_gb={tiny_budget:.6f}")
+    proc = train_cli(
+        f"logger.experiment_name={exp}",
+        f"preflight.device_memory_gb={tiny_budget:.6f}",
+        "training.per_device_train_batch_size=8",
+        *STUDY,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     # The breakdown, every term, and the verdict are printed.
     for term in ("base weights (nf4)", "LoRA parameters", "LoRA gradients", "optimizer (paged_adamw_8bit)"):
@@ -61,6 +73,7 @@ def test_sweep_rejects_only_the_jobs_that_cannot_fit(train_cli, runs_of, tiny_bu
         "training.logging_steps=1",
         "lora.r=8",
         "dataset.eval_fraction=0",
+        *STUDY,
     )
     assert proc.returncode != 0  # Hydra's basic launcher reports the failed job at the end
     key = "training.per_device_train_batch_size"

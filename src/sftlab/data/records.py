@@ -172,30 +172,30 @@ def source_name(src, index: int) -> str:
     return Path(src.path).stem if src.path else f"source{index}"
 
 
+def source_records(src, index: int, allow_dropped: float | None = 1.0) -> list[dict]:
+    """One source's records, normalized and checked record by record (errors name file and line)."""
+    if bool(src.path) == bool(src.hub_id):
+        raise DataError(f"dataset.sources.{index}: set exactly one of path or hub_id")
+    origin = src.path or src.hub_id
+    if src.path:
+        located = read_local_located(src.path)
+        rows, locations = [r for _, r in located], [loc for loc, _ in located]
+    else:
+        rows, locations = read_hub(src.hub_id, src.subset, src.split), None
+    recs = normalize(rows, src.format, origin, locations, 1.0 if allow_dropped is None else allow_dropped)
+    if src.max_records:
+        recs = recs[: src.max_records]
+    if not recs:
+        raise DataError(f"{origin}: no usable records (empty file, or every record lacks instruction/output)")
+    return recs
+
+
 def load_source_records(dataset_cfg) -> list[tuple[str, list[dict]]]:
     """Each source of ``dataset_cfg`` normalized, as ``(source name, records)`` in config order."""
     if not dataset_cfg.sources:
         raise DataError(f"dataset '{dataset_cfg.name}': no sources configured (dataset.sources is empty)")
-    parts: list[tuple[str, list[dict]]] = []
-    for i, src in enumerate(dataset_cfg.sources):
-        if bool(src.path) == bool(src.hub_id):
-            raise DataError(f"dataset.sources.{i}: set exactly one of path or hub_id")
-        origin = src.path or src.hub_id
-        if src.path:
-            located = read_local_located(src.path)
-            rows, locations = [r for _, r in located], [loc for loc, _ in located]
-        else:
-            rows, locations = read_hub(src.hub_id, src.subset, src.split), None
-        allow = dataset_cfg.get("allow_dropped", 1.0)
-        recs = normalize(rows, src.format, origin, locations, 1.0 if allow is None else allow)
-        if src.max_records:
-            recs = recs[: src.max_records]
-        if not recs:
-            raise DataError(
-                f"{origin}: no usable records (empty file, or every record lacks instruction/output)"
-            )
-        parts.append((source_name(src, i), recs))
-    return parts
+    allow = dataset_cfg.get("allow_dropped", 1.0)
+    return [(source_name(src, i), source_records(src, i, allow)) for i, src in enumerate(dataset_cfg.sources)]
 
 
 def load_records(dataset_cfg) -> list[dict]:

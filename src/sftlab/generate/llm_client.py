@@ -163,9 +163,51 @@ class OpenAICompatibleClient:
                 kind,
                 detail,
             ) from None
+        if isinstance(resp, str) or not hasattr(resp, "choices"):  # HTTP 200 with an HTML page or text
+            detail = self.scrub(str(resp))[:DETAIL_CHARS]
+            raise ChatRequestError(
+                f"{s}: {self.base_url} answered with a page, not a chat completion ({detail[:60]!r}); "
+                f"check {s}.base_url (an OpenAI-compatible API usually ends in /v1)",
+                "response",
+                detail,
+            )
         if not resp.choices:
             return ""
         return resp.choices[0].message.content or ""
+
+    def probe(self) -> None:
+        """One cheap request (``GET /models``) before any generation: an unreachable server, a
+        rejected key or a URL that serves web pages is a one-line ChatRequestError now, not a run
+        of answers with every score missing."""
+        import openai
+
+        s = self.section
+        try:
+            page = self._client.with_options(max_retries=0).models.list()
+        except openai.AuthenticationError as e:
+            raise ChatRequestError(
+                f"{s}: the server rejected the API key (HTTP 401); check the variable named by {s}.api_key_env",
+                "auth",
+                self._detail(e),
+                401,
+            ) from None
+        except openai.APIStatusError:
+            return  # some servers serve no /models; chat requests may still work
+        except openai.APIError as e:
+            raise ChatRequestError(
+                f"{s}: {self.base_url} is not reachable ({type(e).__name__}); start the server or fix {s}.base_url",
+                "connection",
+                self._detail(e),
+            ) from None
+        except (AttributeError, TypeError, ValueError):  # HTTP 200 whose body the client cannot page
+            page = ""
+        if isinstance(page, str) or not hasattr(page, "data"):
+            raise ChatRequestError(
+                f"{s}: {self.base_url} answered with a page, not an OpenAI-compatible API; "
+                f"check {s}.base_url (it usually ends in /v1)",
+                "response",
+                self.scrub(str(page))[:DETAIL_CHARS],
+            )
 
     def scrub(self, text: str) -> str:
         """``text`` with the API key and anything credential-looking removed (for anything written or logged)."""

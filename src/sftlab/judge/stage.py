@@ -221,7 +221,11 @@ def preflight(cfg) -> None:
     check_generation(cfg.generation)
     _load_prompts(cfg.judge)
     if cfg.judge.kind == "openai_compatible":
-        OpenAICompatibleJudge(cfg.judge).close()  # URL, model and key variable present
+        judge = OpenAICompatibleJudge(cfg.judge)  # URL, model and key variable present
+        try:
+            judge.client.probe()  # the server answers as an API, before any answer is generated
+        finally:
+            judge.close()
 
 
 def run_judging(cfg, model, tokenizer, tracker, out_dir, label: str, release=None) -> tuple[list[dict], str]:

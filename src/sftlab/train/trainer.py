@@ -20,15 +20,10 @@ def build_sft_config(
     and carry their own ``position_ids``, from which transformers builds a block-diagonal mask
     (eager/sdpa) or varlen boundaries (flash attention), so attention stays within each record.
     """
-    import warnings
-
     import torch
     from trl import SFTConfig
 
-    # Known noise: transformers 5 renames gradient_checkpointing (same behaviour), and bitsandbytes
-    # falls back from paged optimizers on CPU, once per optimizer: said once per process is enough.
-    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*is deprecated", category=FutureWarning)
-    warnings.filterwarnings("once", message="Paged optimizers are not supported on CPU")
+    quiet_known_warnings()
     packing = bool(train_cfg.get("packing", False))
     if packing and train_cfg.packing_strategy not in ("bfd", "bfd_split"):
         from sftlab.config.errors import ConfigError
@@ -72,6 +67,16 @@ def build_sft_config(
         report_to="none",  # metrics go through our callback into the run we opened
         disable_tqdm=False,
     )
+
+
+def quiet_known_warnings() -> None:
+    """Known noise: transformers 5 renames gradient_checkpointing (same behaviour; peft and TRL
+    still use the old names), and bitsandbytes falls back from paged optimizers on CPU once per
+    optimizer: said once per process is enough."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*is deprecated", category=FutureWarning)
+    warnings.filterwarnings("once", message="Paged optimizers are not supported on CPU")
 
 
 def logging_steps(train_cfg) -> int:
@@ -126,6 +131,7 @@ def prepare_peft_model(model, lora_config, quantized: bool, gradient_checkpointi
     """Wrap the base model with LoRA; k-bit preparation first when it is quantized."""
     from peft import get_peft_model, prepare_model_for_kbit_training
 
+    quiet_known_warnings()
     if quantized:
         # Casts norms/embeddings to fp32 and enables input grads, as QLoRA needs.
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
