@@ -136,11 +136,11 @@ def test_run_records_score_tables_and_metrics(judged, tmp_path):
     assert server.markers["429then"] == 2 and server.markers["badthen"] == 2 and server.markers["slow"] == 2
 
     tags = run.data.tags
-    assert tags["judge.kind"] == "openai_compatible" and tags["judge.rubric_version"] == "study-v1"
+    assert tags["judge.kind"] == "openai_compatible" and tags["judge.rubric_version"] == "sftlab-es-v1"
     rows = _table(client, run.info.run_id, tmp_path)
     assert len(rows) == ITEMS * 2 and {r["attempt"] for r in rows} == {1, 2}
     assert all(
-        r["rubric_version"] == "study-v1" and r["rubric_hash"] == tags["judge.rubric_hash"] for r in rows
+        r["rubric_version"] == "sftlab-es-v1" and r["rubric_hash"] == tags["judge.rubric_hash"] for r in rows
     )
     assert all(r["method"] == "contrastive" and r["seed"] in (1234, 1235) for r in rows)
     by_item = {(r["item"], r["attempt"]): r for r in rows}
