@@ -9,7 +9,7 @@ export HF_DATASETS_OFFLINE ?= 1
 .PHONY: install test test-slow test-gpu gpu-check test-all train sweep report ui lint format clean bench-eval bench estimate screenshots
 
 install:
-	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
+	$(PYTHON) scripts/install_torch.py "$(TORCH_VERSION)"  # says which build; refuses a CPU torch on a GPU box and vice versa
 	$(PYTHON) -m pip install -e ".[dev]"
 
 test:
@@ -60,8 +60,8 @@ screenshots:  # docs/ui/*.png from a fresh store (needs the docs extra and a Chr
 	$(PYTHON) docs/make_screenshots.py
 
 lint:
-	$(PYTHON) -m ruff check src tests benchmarks *.py
-	$(PYTHON) -m ruff format --check src tests benchmarks *.py
+	$(PYTHON) -m ruff check src tests benchmarks scripts *.py
+	$(PYTHON) -m ruff format --check src tests benchmarks scripts *.py
 	lint-imports
 
 format:

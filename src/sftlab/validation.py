@@ -162,14 +162,18 @@ def check_lora_targets(cfg) -> list[str]:
 
     Returns the available module names.
     """
-    from sftlab.model.adapters import check_targets, linear_module_names
+    from sftlab.model.adapters import check_targets, linear_module_names, rank_warning
     from sftlab.model.loading import architecture_config, meta_model
 
     config = architecture_config(cfg.model)
-    available = linear_module_names(meta_model(config))
+    model = meta_model(config)
+    available = linear_module_names(model)
     arch = (getattr(config, "architectures", None) or [type(config).__name__.replace("Config", "")])[0]
     check_targets(list(cfg.lora.target_modules), available, f"{cfg.model.name} ({config.model_type})")
     log.debug("LoRA targets %s valid for %s", list(cfg.lora.target_modules), arch)
+    warning = rank_warning(model, list(cfg.lora.target_modules), int(cfg.lora.r))
+    if warning:  # legal, so a warning: e.g. the study's r=256 on a 128-wide tiny model
+        log.warning(warning)
     return available
 
 

@@ -216,3 +216,19 @@ def test_schema_rejects_unknown_keys_and_wrong_types(compose):
         compose("lora.rank=8")
     with pytest.raises(ConfigCompositionException):
         compose("lora.r=eight")
+
+
+def test_a_lora_rank_above_the_layers_rank_warns(compose, caplog):
+    """The tiny model is 128 wide: r=100000 is legal but only makes the adapter larger."""
+    import logging
+
+    from sftlab.validation import check_lora_targets
+
+    with caplog.at_level(logging.WARNING, logger="sftlab.validation"):
+        check_lora_targets(compose("lora.r=100000"))
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert line.startswith("lora.r=100000 exceeds the rank") and "lora.r<=" in line
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sftlab.validation"):
+        check_lora_targets(compose("lora.r=16"))
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]

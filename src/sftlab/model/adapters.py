@@ -36,6 +36,36 @@ def check_targets(targets: list[str], available: list[str], arch: str) -> None:
         )
 
 
+def max_useful_rank(model, targets: list[str]) -> tuple[int, str] | None:
+    """The largest LoRA rank the targeted layers can use, and the layer that sets it.
+
+    A LoRA update ``B @ A`` of a ``d_out x d_in`` layer has rank at most ``min(d_in, d_out)``;
+    a larger ``r`` only adds parameters (and adapter size) that cannot change what it learns.
+    Works on a meta-device model. None when no targeted linear layer is found.
+    """
+    import torch
+
+    best = None
+    for full_name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) and full_name.rsplit(".", 1)[-1] in targets:
+            rank = min(module.in_features, module.out_features)
+            if best is None or rank < best[0]:
+                best = (rank, full_name.rsplit(".", 1)[-1])
+    return best
+
+
+def rank_warning(model, targets: list[str], r: int) -> str | None:
+    """A one-line warning when ``lora.r`` exceeds what the targeted layers can use, else None."""
+    best = max_useful_rank(model, targets)
+    if best is None or r <= best[0]:
+        return None
+    rank, layer = best
+    return (
+        f"lora.r={r} exceeds the rank a LoRA update of {layer} can have ({rank} = its smaller side): "
+        f"the extra rank only makes the adapter larger; lora.r<={rank} learns the same"
+    )
+
+
 def build_lora_config(lora_cfg):
     """A ``peft.LoraConfig`` for causal-LM fine-tuning from the ``lora`` config group."""
     from peft import LoraConfig
