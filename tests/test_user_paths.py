@@ -108,6 +108,7 @@ CONFIG_CASES = [
     ("hub", ["model=llama2_7b_chat"], ["meta-llama/Llama-2-7b-chat-hf", "model=tiny_llama"]),
     ("hub", ["model.name_or_path=nobody/no-such-model", "model.build=null"], ["nobody/no-such-model"]),
     ("hub", ["dataset=alpaca_dolly_es"], ["dataset.sources.0.hub_id", "huggingface-cli download --repo-type dataset"]),
+    ("hub", ["eval=belebele_full"], ["eval=belebele_full", "facebook/belebele", "huggingface-cli download"]),
 ]  # fmt: skip
 
 

@@ -155,6 +155,12 @@ def check_hub_ids(cfg) -> None:
     for i, src in enumerate(cfg.dataset.sources):
         if src.hub_id and not src.path:
             check_dataset_id(src.hub_id, f"dataset.sources.{i}.hub_id")
+    if "eval" in cfg and cfg.eval.enabled and cfg.eval.data.source == "hub":
+        # lm-eval's belebele tasks read the hub's facebook/belebele; offline it would fail after training
+        check_dataset_id(BELEBELE_HUB_ID, f"eval={cfg.eval.name} (eval.data.source=hub)")
+
+
+BELEBELE_HUB_ID = "facebook/belebele"
 
 
 def check_lora_targets(cfg) -> list[str]:
