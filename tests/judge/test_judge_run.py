@@ -217,7 +217,7 @@ def test_a_secret_typed_any_way_is_nowhere(judged, mlflow_uri):
     for proc in (judged["proc"], bad, plus):
         for secret in secrets:
             assert secret not in proc.stdout and secret not in proc.stderr
-    rows = _table(judged["client"], run.info.run_id, judged["work"] / "table")
+    rows = _table(judged["client"], judged["run"].info.run_id, judged["work"] / "table")
     echoed = [r for r in rows if r["item"] == "c3"]
     assert echoed and all(r["score"] == 3 and "***" in r["reason"] for r in echoed)
     client = judged["client"]

@@ -73,6 +73,7 @@ def test_sweep_rejects_only_the_jobs_that_cannot_fit(train_cli, runs_of, tiny_bu
         "training.logging_steps=1",
         "lora.r=8",
         "dataset.eval_fraction=0",
+        "sweep.objective=final_loss",  # no held-out split, so the default eval_loss cannot be the objective
         *STUDY,
     )
     assert proc.returncode != 0  # Hydra's basic launcher reports the failed job at the end

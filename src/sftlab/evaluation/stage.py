@@ -212,7 +212,8 @@ def chance_note(cfg, ev) -> str | None:
     """For a tiny random stand-in on Belebele: say that its scores sit at chance, and what shows an effect."""
     if cfg.model.get("build") is None or not str(ev.task).startswith("belebele"):
         return None
-    if cfg.dataset.name == "belebele_answers":  # this is the demo: its jump is the point
+    dataset = cfg.get("dataset")  # `sftlab eval` has no training data of its own
+    if dataset is not None and dataset.name == "belebele_answers":  # the demo: its jump is the point
         return None
     return (
         "  (a tiny random model sits near chance, 0.25 for 4 choices, with or without the adapter; "
