@@ -22,6 +22,9 @@ SHORT = [
     "dataset.max_records=48",
     "logger.log_adapter=false",
 ]
+# The grid and failure tests check runs, parents and skips, not scores: no evaluation stage there
+# (the tiny-study test below keeps it and checks its numbers).
+NO_EVAL = "eval=none"
 
 
 def _free_port() -> int:
@@ -74,7 +77,7 @@ def _children_of(runs, parent):
 def test_grid_is_one_parent_with_a_child_per_job_and_resumes(sweep_cli, runs_of, mlflow_client, tmp_path):
     exp = "sweep-grid-basic"
     first = tmp_path / "first"
-    proc = sweep_cli(first, *GRID, *SHORT, f"logger.experiment_name={exp}")
+    proc = sweep_cli(first, *GRID, *SHORT, NO_EVAL, f"logger.experiment_name={exp}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = runs_of(exp)
     parents, children = _split(runs)
@@ -114,7 +117,7 @@ def test_grid_is_one_parent_with_a_child_per_job_and_resumes(sweep_cli, runs_of,
 
     # The same sweep again: nothing trains, and it says so.
     again = tmp_path / "again"
-    proc = sweep_cli(again, *GRID, *SHORT, f"logger.experiment_name={exp}")
+    proc = sweep_cli(again, *GRID, *SHORT, NO_EVAL, f"logger.experiment_name={exp}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "0 ran (0 finished, 0 failed), 4 skipped" in proc.stdout
     assert "nothing new to run" in proc.stdout
@@ -129,7 +132,7 @@ def test_grid_is_one_parent_with_a_child_per_job_and_resumes(sweep_cli, runs_of,
     )
     mlflow_client.delete_run(victim.info.run_id)
     third = tmp_path / "third"
-    proc = sweep_cli(third, *GRID, *SHORT, f"logger.experiment_name={exp}")
+    proc = sweep_cli(third, *GRID, *SHORT, NO_EVAL, f"logger.experiment_name={exp}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "1 ran (1 finished, 0 failed), 3 skipped" in proc.stdout
     runs = runs_of(exp)
@@ -146,7 +149,7 @@ def test_a_failing_job_is_isolated_and_rerun_after_the_fix(sweep_cli, runs_of, t
         path = tmp_path / f"{name}.jsonl"
         path.write_text(sample if name != "broken" else '{"instruction": "sin cierre"\n')
         paths.append(str(path))
-    overrides = [f"dataset.sources.0.path={','.join(paths)}", *SHORT, f"logger.experiment_name={exp}"]
+    overrides = [f"dataset.sources.0.path={','.join(paths)}", *SHORT, NO_EVAL, f"logger.experiment_name={exp}"]
     proc = sweep_cli(tmp_path / "sweep1", *overrides)
     assert proc.returncode != 0  # Hydra reports the failed job...
     assert "4 ran (3 finished, 1 failed), 0 skipped" in proc.stdout
