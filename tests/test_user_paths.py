@@ -154,7 +154,9 @@ def _expand(args: list[str], tmp_path: Path) -> list[str]:
 @pytest.mark.parametrize(
     "category, args, expected", CONFIG_CASES, ids=[f"{c[0]}:{' '.join(c[1])}" for c in CONFIG_CASES]
 )
-def test_bad_config_fails_in_one_line_before_any_run(in_process_train, capsys, tmp_path, category, args, expected):
+def test_bad_config_fails_in_one_line_before_any_run(
+    in_process_train, capsys, tmp_path, category, args, expected
+):
     code, lines, seconds = in_process_train(_expand(args, tmp_path), capsys)
     assert code == 2, lines
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
@@ -286,7 +288,9 @@ def test_readme_train_command_is_valid_as_written(command, in_process_train, cap
 
 
 def _copy_repo(dest: Path) -> Path:
-    ignore = shutil.ignore_patterns(".git", "outputs", "multirun", "mlflow.db", "mlartifacts", "__pycache__", "*.pid")
+    ignore = shutil.ignore_patterns(
+        ".git", "outputs", "multirun", "mlflow.db", "mlartifacts", "__pycache__", "*.pid"
+    )
     shutil.copytree(ROOT, dest, ignore=ignore, symlinks=True)
     return dest
 

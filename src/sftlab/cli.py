@@ -236,6 +236,16 @@ def _close_progress_bars() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sftlab`` console script and ``python -m sftlab``."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `sftlab --help | head`: the reader left; no traceback for that
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush must not fail again
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from sftlab.config.secrets import install_record_redaction
 

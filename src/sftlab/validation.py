@@ -75,7 +75,9 @@ def check_values(cfg) -> None:
         raise ConfigError(f"generation.top_p must be in (0, 1] (got {cfg.generation.top_p})")
     _check_count("dataset.max_records", cfg.dataset.max_records)
     if not 0.0 <= cfg.dataset.get("allow_dropped", 0.0) <= 1.0:
-        raise ConfigError(f"dataset.allow_dropped must be a share in [0, 1] (got {cfg.dataset.allow_dropped})")
+        raise ConfigError(
+            f"dataset.allow_dropped must be a share in [0, 1] (got {cfg.dataset.allow_dropped})"
+        )
     for i, src in enumerate(cfg.dataset.sources):
         _check_count(f"dataset.sources.{i}.max_records", src.max_records)
     if "eval" in cfg and cfg.eval.enabled:
@@ -150,7 +152,9 @@ def check_hub_ids(cfg) -> None:
     from sftlab.config.keys import group_options
     from sftlab.model.hub_check import check_dataset_id, check_model_id
 
-    tiny = "tiny_" + re.match(r"[a-z]*", str(cfg.model.name)).group(0)  # falcon_7b, llama2 -> tiny_falcon, tiny_llama
+    tiny = "tiny_" + re.match(r"[a-z]*", str(cfg.model.name)).group(
+        0
+    )  # falcon_7b, llama2 -> tiny_falcon, tiny_llama
     check_model_id(cfg.model, tiny if tiny in group_options("model") else None)
     for i, src in enumerate(cfg.dataset.sources):
         if src.hub_id and not src.path:

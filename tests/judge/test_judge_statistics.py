@@ -13,7 +13,11 @@ def _rows(a, b):
 
 def test_perfect_and_reversed_agreement():
     same = agreement_stats(_rows([1, 2, 3, 4, 5] * 4, [1, 2, 3, 4, 5] * 4), "score", "human_score")
-    assert same["n"] == 20 and same["kappa_quadratic"] == pytest.approx(1.0) and same["spearman"] == pytest.approx(1.0)
+    assert (
+        same["n"] == 20
+        and same["kappa_quadratic"] == pytest.approx(1.0)
+        and same["spearman"] == pytest.approx(1.0)
+    )
     assert same["kappa_ci_low"] == pytest.approx(1.0)
     rev = agreement_stats(_rows([1, 2, 3, 4, 5] * 4, [5, 4, 3, 2, 1] * 4), "score", "human_score")
     assert rev["kappa_quadratic"] == pytest.approx(-1.0) and rev["spearman"] == pytest.approx(-1.0)
@@ -39,7 +43,12 @@ def test_generation_stop_rate_and_lengths_per_suite():
         {"suite": "general_es", "stopped_by": "eos", "answer_tokens": 10, "note": ""},
         {"suite": "general_es", "stopped_by": "max_new_tokens", "answer_tokens": 256, "note": ""},
         {"suite": "general_es", "stopped_by": "max_new_tokens", "answer_tokens": 256, "note": ""},
-        {"suite": "general_es", "stopped_by": "eos", "answer_tokens": 10, "note": "deterministic method: same"},
+        {
+            "suite": "general_es",
+            "stopped_by": "eos",
+            "answer_tokens": 10,
+            "note": "deterministic method: same",
+        },
         {"suite": "law_ec", "stopped_by": "eos", "answer_tokens": 20, "note": ""},
         {"suite": "law_ec", "answer": "an old row without stop information"},
     ]

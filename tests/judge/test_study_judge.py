@@ -19,8 +19,15 @@ NEVER = ["It is a good answer.", "4/5, maybe 3", "Grade: 4.5", "6", "4 " + "beca
 
 @pytest.mark.parametrize(
     ("reply", "score"),
-    [("4", 4), ("Grade: 2", 2), ("I would give it a 5 out of 5.", 5), ("3/5", 3), ("Le doy un 1 de 5", 1),
-     ("**4**", 4), ("5. The answer is complete.", 5)],
+    [
+        ("4", 4),
+        ("Grade: 2", 2),
+        ("I would give it a 5 out of 5.", 5),
+        ("3/5", 3),
+        ("Le doy un 1 de 5", 1),
+        ("**4**", 4),
+        ("5. The answer is complete.", 5),
+    ],
 )
 def test_a_number_anywhere_in_a_short_reply_is_the_grade(reply, score):
     assert parse_number_reply(reply)[0] == score
@@ -28,8 +35,15 @@ def test_a_number_anywhere_in_a_short_reply_is_the_grade(reply, score):
 
 @pytest.mark.parametrize(
     ("reply", "why"),
-    [("", "empty"), ("Very good answer.", "no number"), ("4 or 5", "more than one"), ("4.5", "not an integer"),
-     ("0", "not an integer 1-5"), ("6", "not an integer 1-5"), ("3 " + "x" * 300, "longer than 200")],
+    [
+        ("", "empty"),
+        ("Very good answer.", "no number"),
+        ("4 or 5", "more than one"),
+        ("4.5", "not an integer"),
+        ("0", "not an integer 1-5"),
+        ("6", "not an integer 1-5"),
+        ("3 " + "x" * 300, "longer than 200"),
+    ],
 )
 def test_anything_else_is_not_a_grade(reply, why):
     with pytest.raises(ReplyError, match=why):
@@ -92,7 +106,9 @@ def test_study_judge_sends_only_the_verbatim_prompt_and_reads_numbers(compose, m
     # one user message, the study's sentences with the two slots filled, nothing else
     assert first["messages"] == [{"role": "user", "content": expected}]
     assert all(len(e["messages"]) == 1 for e in server.log)
-    assert rubric_fingerprint(cfg.judge.rubric) != rubric_fingerprint(compose("judge=openai_compatible").judge.rubric)
+    assert rubric_fingerprint(cfg.judge.rubric) != rubric_fingerprint(
+        compose("judge=openai_compatible").judge.rubric
+    )
 
 
 def test_the_human_export_carries_table_3_word_for_word(tmp_path):
@@ -116,11 +132,33 @@ def test_the_human_export_carries_table_3_word_for_word(tmp_path):
         def tags(self, tags):
             pass
 
-    row = {"suite": "law_ec", "category": "simple", "item": "s1", "attempt": 1, "method": "contrastive",
-           "seed": 0, "question": "¿Qué es el RUC?", "conversation": "", "reference": "", "answer": "Un registro.",
-           "score": None, "reason": "", "judge_error": "", "judge": "people", "rubric_version": "study-2023"}
-    meta = {"label": "m", "judge": "people", "kind": "human", "judge_model": "", "rubric_version": "study-2023",
-            "rubric_hash": "x", "num_attempts": 1, "method": "contrastive"}
+    row = {
+        "suite": "law_ec",
+        "category": "simple",
+        "item": "s1",
+        "attempt": 1,
+        "method": "contrastive",
+        "seed": 0,
+        "question": "¿Qué es el RUC?",
+        "conversation": "",
+        "reference": "",
+        "answer": "Un registro.",
+        "score": None,
+        "reason": "",
+        "judge_error": "",
+        "judge": "people",
+        "rubric_version": "study-2023",
+    }
+    meta = {
+        "label": "m",
+        "judge": "people",
+        "kind": "human",
+        "judge_model": "",
+        "rubric_version": "study-2023",
+        "rubric_hash": "x",
+        "num_attempts": 1,
+        "method": "contrastive",
+    }
     sink = Sink()
     record(sink, [row], meta, tmp_path, export_format="csv")
     assert {"human_scores_template.csv", "human_grading_scale.md"} <= set(sink.files)

@@ -10,7 +10,9 @@ from sftlab.report.replicates import config_of, replicate_rows
 def _run(overrides, metrics, model="tiny_llama"):
     return SimpleNamespace(
         info=SimpleNamespace(run_id=overrides),
-        data=SimpleNamespace(tags={"model": model, "sftlab.overrides": overrides}, params={}, metrics=metrics),
+        data=SimpleNamespace(
+            tags={"model": model, "sftlab.overrides": overrides}, params={}, metrics=metrics
+        ),
     )
 
 
@@ -24,9 +26,18 @@ def test_runs_differing_only_in_seed_are_one_configuration():
 def test_configurations_the_seeds_do_not_separate_are_marked():
     runs = [
         # r=4 and r=8 overlap (noise); r=16 is clearly worse
-        *[_run(f"lora.r=4,training.seed={s}", {"train/eval_loss": v}) for s, v in ((1, 1.00), (2, 1.10), (3, 1.05))],
-        *[_run(f"lora.r=8,training.seed={s}", {"train/eval_loss": v}) for s, v in ((1, 1.02), (2, 1.12), (3, 1.04))],
-        *[_run(f"lora.r=16,training.seed={s}", {"train/eval_loss": v}) for s, v in ((1, 2.00), (2, 2.02), (3, 2.01))],
+        *[
+            _run(f"lora.r=4,training.seed={s}", {"train/eval_loss": v})
+            for s, v in ((1, 1.00), (2, 1.10), (3, 1.05))
+        ],
+        *[
+            _run(f"lora.r=8,training.seed={s}", {"train/eval_loss": v})
+            for s, v in ((1, 1.02), (2, 1.12), (3, 1.04))
+        ],
+        *[
+            _run(f"lora.r=16,training.seed={s}", {"train/eval_loss": v})
+            for s, v in ((1, 2.00), (2, 2.02), (3, 2.01))
+        ],
         _run("lora.r=32,training.seed=1", {"train/eval_loss": 0.5}),  # one seed: not a replicate group
     ]
     rows, columns = replicate_rows(runs)
@@ -34,6 +45,8 @@ def test_configurations_the_seeds_do_not_separate_are_marked():
     by = {r["config"]: r for r in rows}
     assert set(by) == {"tiny_llama lora.r=4", "tiny_llama lora.r=8", "tiny_llama lora.r=16"}
     assert by["tiny_llama lora.r=4"]["seeds"] == "1,2,3"
-    assert by["tiny_llama lora.r=4"]["eval_loss"].startswith("1.0500 [") and by["tiny_llama lora.r=4"]["eval_loss"].endswith(" best")
+    assert by["tiny_llama lora.r=4"]["eval_loss"].startswith("1.0500 [") and by["tiny_llama lora.r=4"][
+        "eval_loss"
+    ].endswith(" best")
     assert "~best" in by["tiny_llama lora.r=8"]["eval_loss"]
     assert "best" not in by["tiny_llama lora.r=16"]["eval_loss"]

@@ -37,7 +37,11 @@ def store(mlflow_uri):
         rid = run.info.run_id
         client.log_param(rid, "lora.r", r)
         client.log_param(rid, "training.learning_rate", "0.0002")
-        for key, value in (("eval.task", "belebele_spa_Latn"), ("eval.data.source", "hub"), ("eval.limit", "None")):
+        for key, value in (
+            ("eval.task", "belebele_spa_Latn"),
+            ("eval.data.source", "hub"),
+            ("eval.limit", "None"),
+        ):
             client.log_param(rid, key, value)  # as if scored on the full benchmark: comparable with Table 5
         for step, loss in enumerate((2.0, 1.6, 1.3), 1):
             client.log_metric(rid, "train/loss", loss + int(r) / 100, step=step)

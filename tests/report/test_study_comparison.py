@@ -55,8 +55,14 @@ BELEBELE = {
 
 
 def _attempt(suite, category, item, attempt, score, human=None):
-    return {"suite": suite, "category": category, "item": item, "attempt": attempt, "score": score,
-            "human_score": human}
+    return {
+        "suite": suite,
+        "category": category,
+        "item": item,
+        "attempt": attempt,
+        "score": score,
+        "human_score": human,
+    }
 
 
 def test_the_shipped_results_are_the_studys():
@@ -79,10 +85,13 @@ def test_intervals_on_known_data():
 
 def test_runs_land_beside_the_right_cells_and_the_synthetic_sample_is_left_out(tmp_path):
     attempts = [
-        _attempt("general_es", "simple", "s1", 1, 2), _attempt("general_es", "simple", "s1", 2, 4),  # best 4
+        _attempt("general_es", "simple", "s1", 1, 2),
+        _attempt("general_es", "simple", "s1", 2, 4),  # best 4
         _attempt("general_es", "simple", "s2", 1, 3),
-        _attempt("general_es", "creative", "c1", 1, 5), _attempt("general_es", "creative", "c2", 1, 5),
-        _attempt("law_ec", "simple", "l1", 1, None, human=4), _attempt("law_ec", "simple", "l2", 1, None, human=3),
+        _attempt("general_es", "creative", "c1", 1, 5),
+        _attempt("general_es", "creative", "c2", 1, 5),
+        _attempt("law_ec", "simple", "l1", 1, None, human=4),
+        _attempt("law_ec", "simple", "l2", 1, None, human=3),
     ]
     runs = [
         _run("a", "llama2_7b_chat", {**BELEBELE, "judge/general_es/simple": 3.5}),
@@ -95,7 +104,10 @@ def test_runs_land_beside_the_right_cells_and_the_synthetic_sample_is_left_out(t
     assert with_lora["study"] == 0.472 and with_lora["ours"] == 0.46
     assert with_lora["diff"] == pytest.approx(-0.012) and with_lora["inside"] == "yes"
     change = cell[("table5", "change", "llama2_7b_chat")]
-    assert change["study"] == pytest.approx(-0.075) and (change["ci_low"], change["ci_high"]) == (-0.12, -0.06)
+    assert change["study"] == pytest.approx(-0.075) and (change["ci_low"], change["ci_high"]) == (
+        -0.12,
+        -0.06,
+    )
     assert cell[("table4", "simple", "llama2_7b_chat")]["ours"] == 3.5  # best of attempts: (4 + 3) / 2
     assert cell[("table4", "average", "llama2_7b_chat")]["ours"] == pytest.approx((3.5 + 5) / 2)
     assert cell[("table6", "simple", "llama2_7b_chat")]["ours"] == 3.5  # people's scores
@@ -112,7 +124,12 @@ def test_runs_land_beside_the_right_cells_and_the_synthetic_sample_is_left_out(t
 
     files, _ = write_comparison(_Client({"a": attempts}), runs[:1], tmp_path)
     names = {f.name for f in files}
-    assert names == {"study_comparison.md", "study_comparison.tex", "study_comparison.csv", "study_comparison.png"}
+    assert names == {
+        "study_comparison.md",
+        "study_comparison.tex",
+        "study_comparison.csv",
+        "study_comparison.png",
+    }
     md = (tmp_path / "study_comparison.md").read_text()
     assert "## Table 5: Belebele spa_Latn accuracy" in md and "| with_lora | 0.472 | 0.460 | -0.012 |" in md
     tex = (tmp_path / "study_comparison.tex").read_text()

@@ -149,7 +149,12 @@ def test_a_failing_job_is_isolated_and_rerun_after_the_fix(sweep_cli, runs_of, t
         path = tmp_path / f"{name}.jsonl"
         path.write_text(sample if name != "broken" else '{"instruction": "sin cierre"\n')
         paths.append(str(path))
-    overrides = [f"dataset.sources.0.path={','.join(paths)}", *SHORT, NO_EVAL, f"logger.experiment_name={exp}"]
+    overrides = [
+        f"dataset.sources.0.path={','.join(paths)}",
+        *SHORT,
+        NO_EVAL,
+        f"logger.experiment_name={exp}",
+    ]
     proc = sweep_cli(tmp_path / "sweep1", *overrides)
     assert proc.returncode != 0  # Hydra reports the failed job...
     assert "4 ran (3 finished, 1 failed), 0 skipped" in proc.stdout
@@ -464,7 +469,9 @@ def test_launcher_sweeper_and_experiment_configs_compose(cache_dir, overrides, e
         # what each job of the sweep composes: a 7B model, so the study's LoRA (the tiny preset,
         # conf/preset/, applies to the tiny models only)
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            job = compose("train", overrides=[f"paths.cache_dir={cache_dir}", *overrides, "model=llama2_7b_chat"])
+            job = compose(
+                "train", overrides=[f"paths.cache_dir={cache_dir}", *overrides, "model=llama2_7b_chat"]
+            )
         assert job.dataset.name == "alpaca_dolly_es" and job.lora.r == 256 and job.lora.dropout == 0.2
         assert cfg.logger.experiment_name == "study_3models"
 

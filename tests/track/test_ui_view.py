@@ -51,7 +51,9 @@ def test_run_name_says_model_overrides_and_hash(fresh_run, trained_tiny):
     _, run, _ = fresh_run
     chash = run.data.tags["config_hash"]
     overrides = run.data.tags["sftlab.overrides"]
-    assert overrides == ",".join(sorted(trained_tiny.overrides))  # the full string, sorted by key as Hydra does
+    assert overrides == ",".join(
+        sorted(trained_tiny.overrides)
+    )  # the full string, sorted by key as Hydra does
     # The name keeps the overrides' last key segment, cut at 48 characters (short_overrides, tested below).
     assert run.info.run_name == f"tiny_llama-{short_overrides(overrides)}-{chash[:6]}"
     assert run.info.run_name.startswith("tiny_llama-dataset=alpaca_dolly_es_sample,limit=8,")
@@ -114,8 +116,16 @@ def test_one_table_holds_both_answers_per_question(fresh_run, tmp_path):
     assert m["belebele/flips_to_correct"] == len(to_correct) and m["belebele/flips_to_wrong"] == len(to_wrong)
     assert 0 < m["belebele/mcnemar_p"] <= 1
     assert m["belebele/delta_acc_ci_low"] <= m["belebele/delta_acc"] <= m["belebele/delta_acc_ci_high"]
-    key = json.loads(Path(client.download_artifacts(run.info.run_id, "eval/belebele_base_key.json", str(tmp_path))).read_text())
-    assert key["key"] == run.data.tags["sftlab.base_eval_key"] and key["device"] == "cpu" and key["batch_size"] == 8
+    key = json.loads(
+        Path(
+            client.download_artifacts(run.info.run_id, "eval/belebele_base_key.json", str(tmp_path))
+        ).read_text()
+    )
+    assert (
+        key["key"] == run.data.tags["sftlab.base_eval_key"]
+        and key["device"] == "cpu"
+        and key["batch_size"] == 8
+    )
     assert set(key["versions"]) >= {"lm_eval", "transformers", "torch", "bitsandbytes"}
     flips = _table(client, run.info.run_id, "eval/belebele_flips.json", tmp_path)
     assert sorted(f["question_id"] for f in flips) == sorted(r["question_id"] for r in to_correct + to_wrong)

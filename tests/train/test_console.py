@@ -17,7 +17,9 @@ def test_without_a_terminal_each_log_is_one_readable_line():
     out = io.StringIO()  # not a TTY, like CI or a SLURM log
     cb = console_progress(out)
     cb.on_train_begin(None, _state(0), None)
-    cb.on_log(None, _state(5, tokens=4000), None, logs={"loss": 8.16312, "learning_rate": 0.0041, "grad_norm": 3.3})
+    cb.on_log(
+        None, _state(5, tokens=4000), None, logs={"loss": 8.16312, "learning_rate": 0.0041, "grad_norm": 3.3}
+    )
     cb.on_log(None, _state(12), None, logs={"eval_loss": 7.994, "eval_runtime": 1.4})
     cb.on_log(None, _state(12), None, logs={"train_runtime": 13.09, "train_loss": 8.15})  # summary: not shown
     cb.on_train_end(None, _state(12), None)

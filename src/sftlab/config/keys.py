@@ -173,8 +173,12 @@ def check_override(text: str, schema, groups: list[str], check_options: bool = T
     if key in groups:
         options = group_options(key) if check_options else []
         for option in (v.strip() for v in value.split(",")):
-            if options and option and option not in options and option != "null" and not option.startswith(
-                ("/", ".", "~", "$")
+            if (
+                options
+                and option
+                and option not in options
+                and option != "null"
+                and not option.startswith(("/", ".", "~", "$"))
             ):
                 close = difflib.get_close_matches(option, options, n=1, cutoff=0.5)
                 hint = f" (did you mean `{key}={close[0]}`?)" if close else ""

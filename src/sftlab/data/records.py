@@ -47,7 +47,9 @@ def read_local_located(path: str) -> list[tuple[str, object]]:
     """Rows of a local file, each with its location (``file:line`` for JSONL, ``file record N`` else)."""
     p = Path(path).expanduser()
     if p.is_dir():
-        raise DataError(f"{p} is a directory; set dataset.sources.N.path to a .jsonl/.json/.csv/.parquet file in it")
+        raise DataError(
+            f"{p} is a directory; set dataset.sources.N.path to a .jsonl/.json/.csv/.parquet file in it"
+        )
     if not p.is_file():
         raise DataError(f"dataset file not found: {p} (set dataset.sources.N.path to an existing file)")
     suffix = p.suffix.lower()
@@ -114,8 +116,9 @@ def _text(value, loc: str, field: str, typed: bool) -> str:
     return str(value)  # CSV/parquet columns of numbers: the file type carries no text/number distinction
 
 
-def normalize(rows: list, fmt: str, origin: str, locations: list[str] | None = None,
-              allow_dropped: float = 1.0) -> list[dict]:
+def normalize(
+    rows: list, fmt: str, origin: str, locations: list[str] | None = None, allow_dropped: float = 1.0
+) -> list[dict]:
     """Map source records of format ``fmt`` to instruction/input/output strings, checking every record.
 
     A record that is not an object, or a field of the wrong type, is an error naming its file,
@@ -144,7 +147,9 @@ def normalize(rows: list, fmt: str, origin: str, locations: list[str] | None = N
             )
     out, dropped = [], []
     for loc, row in zip(locations, rows, strict=True):
-        rec = {key: "" if src is None else _text(row.get(src), loc, src, typed) for key, src in mapping.items()}
+        rec = {
+            key: "" if src is None else _text(row.get(src), loc, src, typed) for key, src in mapping.items()
+        }
         if rec["instruction"].strip() and rec["output"].strip():
             out.append(rec)
         else:

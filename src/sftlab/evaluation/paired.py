@@ -45,7 +45,9 @@ class PairedResult:
 
 def paired_outcomes(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """``(base_correct, adapter_correct)`` as 0/1 arrays over the questions both sides answered."""
-    both = [r for r in rows if r.get("base_is_correct") is not None and r.get("adapter_is_correct") is not None]
+    both = [
+        r for r in rows if r.get("base_is_correct") is not None and r.get("adapter_is_correct") is not None
+    ]
     base = np.array([bool(r["base_is_correct"]) for r in both], dtype=float)
     adapter = np.array([bool(r["adapter_is_correct"]) for r in both], dtype=float)
     return base, adapter

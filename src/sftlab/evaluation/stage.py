@@ -134,7 +134,9 @@ def evaluate_and_log(
     if spec.yaml_path:
         tracker.log_artifact(spec.yaml_path, artifact_path="eval")
     synthetic = bool(ev.data.get("synthetic", False))
-    tracker.set_tags({"eval.task": spec.task, "eval.data": spec.data_id[:16], "eval.synthetic": str(synthetic).lower()})
+    tracker.set_tags(
+        {"eval.task": spec.task, "eval.data": spec.data_id[:16], "eval.synthetic": str(synthetic).lower()}
+    )
     tm = task_manager(spec)
     lm = make_lm(model, tokenizer, ev.batch_size)
     summary = EvalSummary(task=spec.task, synthetic=synthetic)

@@ -197,7 +197,9 @@ def generate_answers(model, tokenizer, prompts: list[SuitePrompt], gen, model_cf
                                 "answer": answer,
                                 "new_tokens": len(ids),
                                 # tokens before the first EOS (beam outputs are padded after it)
-                                "answer_tokens": next((i for i, t in enumerate(ids) if t in eos_ids), len(ids)),
+                                "answer_tokens": next(
+                                    (i for i, t in enumerate(ids) if t in eos_ids), len(ids)
+                                ),
                                 # the study's Falcon "kept generating until the limit": EOS vs cut off
                                 "stopped_by": "eos"
                                 if any(t in eos_ids for t in ids)

@@ -31,7 +31,7 @@ def study_scale() -> dict[int, dict]:
 def grading_sheet_markdown() -> str:
     """Table 3 as a Markdown sheet with the instruction the graders need."""
     lines = [
-        "# Grading scale (the study's Table 3, \"Scale to rate responses\")",
+        '# Grading scale (the study\'s Table 3, "Scale to rate responses")',
         "",
         "Give each answer one integer from 1 to 5 in the `human_score` column: the level whose",
         "description fits the answer best over all four criteria. Leave it empty if not graded.",

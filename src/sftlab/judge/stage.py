@@ -281,8 +281,13 @@ def run_judging(cfg, model, tokenizer, tracker, out_dir, label: str, release=Non
             row.update(verdict)
         for row in rows:
             if row["suite"] in people_only:  # the study had people, not an LLM, grade these
-                row.update(score=None, reason="", judge_error="people only (judge.people_only_suites)",
-                           judge_asks=0, judge_seconds=0.0)
+                row.update(
+                    score=None,
+                    reason="",
+                    judge_error="people only (judge.people_only_suites)",
+                    judge_asks=0,
+                    judge_seconds=0.0,
+                )
         missing = sum(r["score"] is None for r in rows)
         if missing:
             log.warning(

@@ -48,17 +48,34 @@ def _paired_ci(a, b, fn, confidence: float, seed: int) -> tuple[float, float]:
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
 
 
-def agreement_stats(rows: list[dict], key_a: str, key_b: str, confidence: float = 0.95, seed: int = 0) -> dict:
+def agreement_stats(
+    rows: list[dict], key_a: str, key_b: str, confidence: float = 0.95, seed: int = 0
+) -> dict:
     """Kappa (quadratic) and Spearman with bootstrap intervals on the attempts both graded."""
-    pairs = [(int(r[key_a]), int(r[key_b])) for r in rows if r.get(key_a) is not None and r.get(key_b) is not None]
+    pairs = [
+        (int(r[key_a]), int(r[key_b])) for r in rows if r.get(key_a) is not None and r.get(key_b) is not None
+    ]
     out = {"n": len(pairs)}
     if len(pairs) < 2:
-        return out | {k: math.nan for k in ("kappa_quadratic", "kappa_ci_low", "kappa_ci_high",
-                                            "spearman", "spearman_ci_low", "spearman_ci_high")}
+        return out | {
+            k: math.nan
+            for k in (
+                "kappa_quadratic",
+                "kappa_ci_low",
+                "kappa_ci_high",
+                "spearman",
+                "spearman_ci_low",
+                "spearman_ci_high",
+            )
+        }
     a, b = [p[0] for p in pairs], [p[1] for p in pairs]
     k_low, k_high = _paired_ci(a, b, _kappa, confidence, seed)
     s_low, s_high = _paired_ci(a, b, _spearman, confidence, seed)
     return out | {
-        "kappa_quadratic": _kappa(a, b), "kappa_ci_low": k_low, "kappa_ci_high": k_high,
-        "spearman": _spearman(a, b), "spearman_ci_low": s_low, "spearman_ci_high": s_high,
+        "kappa_quadratic": _kappa(a, b),
+        "kappa_ci_low": k_low,
+        "kappa_ci_high": k_high,
+        "spearman": _spearman(a, b),
+        "spearman_ci_low": s_low,
+        "spearman_ci_high": s_high,
     }

@@ -90,11 +90,15 @@ def check_dataset_id(hub_id: str, key: str, timeout_s: float = 5.0) -> None:
         return
     how = f"download it (huggingface-cli download --repo-type dataset {hub_id}), set HF_HOME, or use a local file"
     if _offline():
-        raise DataError(f"{key}: dataset '{hub_id}' is not in the Hugging Face cache and the hub is off; {how}")
+        raise DataError(
+            f"{key}: dataset '{hub_id}' is not in the Hugging Face cache and the hub is off; {how}"
+        )
     status = _hub_status(hub_id, "dataset", timeout_s)
     if status is None:
         raise DataError(f"{key}: dataset '{hub_id}' is not cached and the hub is not reachable; {how}")
     if status in (401, 403):
-        raise DataError(f"{key}: dataset '{hub_id}' is gated; accept its terms on the hub and log in (HF_TOKEN)")
+        raise DataError(
+            f"{key}: dataset '{hub_id}' is gated; accept its terms on the hub and log in (HF_TOKEN)"
+        )
     if status == 404:
         raise DataError(f"{key}: dataset '{hub_id}' does not exist on the hub (a typo?)")

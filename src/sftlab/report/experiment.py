@@ -354,27 +354,45 @@ def write_report(
 
     paired = paired_judge_rows(client, [r for r in all_runs if r.info.status == "FINISHED"], labels)
     if paired:
-        table("judge_paired", "Judge scores, adapter vs base on the same prompts (Wilcoxon signed-rank)",
-              paired, PAIRED_COLUMNS)
+        table(
+            "judge_paired",
+            "Judge scores, adapter vs base on the same prompts (Wilcoxon signed-rank)",
+            paired,
+            PAIRED_COLUMNS,
+        )
 
     from sftlab.report.replicates import replicate_rows
 
     rep_rows, rep_cols = replicate_rows(finished)
     if rep_rows:
         table("replicates", "Seeds as replicates: mean [95 % t-interval] across seeds", rep_rows, rep_cols)
-        md.extend(["`best`: the best configuration on that metric; `~best (p=..)`: the seeds do not separate "
-                   "it from the best (Welch's t-test, p >= 0.05).", ""])
+        md.extend(
+            [
+                "`best`: the best configuration on that metric; `~best (p=..)`: the seeds do not separate "
+                "it from the best (Welch's t-test, p >= 0.05).",
+                "",
+            ]
+        )
 
     from sftlab.report.study import write_comparison
 
     study_files, study_notes = write_comparison(client, finished, out, compare_as)
     if study_files:
         report.files += study_files
-        md.extend(["## Beside the study's Tables 4-6", "",
-                   "[study_comparison.md](study_comparison.md) (also .tex with booktabs, .csv)", "",
-                   "![study comparison](study_comparison.png)", ""])
+        md.extend(
+            [
+                "## Beside the study's Tables 4-6",
+                "",
+                "[study_comparison.md](study_comparison.md) (also .tex with booktabs, .csv)",
+                "",
+                "![study comparison](study_comparison.png)",
+                "",
+            ]
+        )
     report.missing += [n for n in study_notes if n.startswith("study comparison:")]
-    md.extend([f"- {n}" for n in study_notes if not n.startswith("study comparison:")] + [""] * bool(study_notes))
+    md.extend(
+        [f"- {n}" for n in study_notes if not n.startswith("study comparison:")] + [""] * bool(study_notes)
+    )
 
     curves = plot_loss_curves(client, finished, labels, out / "loss_curves.png")
     if curves:

@@ -15,7 +15,17 @@ import numpy as np
 
 from sftlab.report.study import _attempts, mean_ci
 
-COLUMNS = ["model", "run", "suite", "category", "items", "base_mean", "adapter_mean", "difference", "wilcoxon_p"]
+COLUMNS = [
+    "model",
+    "run",
+    "suite",
+    "category",
+    "items",
+    "base_mean",
+    "adapter_mean",
+    "difference",
+    "wilcoxon_p",
+]
 
 
 def best_by_item(rows: list[dict], score_key: str = "score") -> dict[tuple[str, str], dict[str, float]]:
@@ -68,8 +78,10 @@ def paired_judge_rows(client, runs, labels: dict[str, str]) -> list[dict]:
     base_runs = {}
     for run in runs:
         tags = run.data.tags
-        if tags.get("sftlab.stage") == "judge" and not tags.get("sftlab.adapter_run_id") and not tags.get(
-            "sftlab.adapter_path"
+        if (
+            tags.get("sftlab.stage") == "judge"
+            and not tags.get("sftlab.adapter_run_id")
+            and not tags.get("sftlab.adapter_path")
         ):
             base_runs.setdefault(tags.get("model", ""), run)  # the earliest one
     out = []
@@ -78,8 +90,9 @@ def paired_judge_rows(client, runs, labels: dict[str, str]) -> list[dict]:
         base = base_runs.get(tags.get("model", ""))
         if base is None or run is base or not any(k.startswith("judge/") for k in run.data.metrics):
             continue
-        base_best, adapter_best = best_by_item(_attempts(client, base.info.run_id)), best_by_item(
-            _attempts(client, run.info.run_id)
+        base_best, adapter_best = (
+            best_by_item(_attempts(client, base.info.run_id)),
+            best_by_item(_attempts(client, run.info.run_id)),
         )
         for suite in sorted({s for s, _ in adapter_best} & {s for s, _ in base_best}):
             tests = paired_category_tests(

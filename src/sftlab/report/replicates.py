@@ -51,9 +51,14 @@ def replicate_rows(runs) -> tuple[list[dict], list[str]]:
     if not groups:
         return [], []
     columns = ["config", "seeds"]
-    rows = [{"config": label, "seeds": ",".join(sorted(str(config_of(r)[1]) for r in rs))} for label, rs in groups.items()]
+    rows = [
+        {"config": label, "seeds": ",".join(sorted(str(config_of(r)[1]) for r in rs))}
+        for label, rs in groups.items()
+    ]
     for key, name, direction in METRICS:
-        values = {label: [r.data.metrics[key] for r in rs if key in r.data.metrics] for label, rs in groups.items()}
+        values = {
+            label: [r.data.metrics[key] for r in rs if key in r.data.metrics] for label, rs in groups.items()
+        }
         if not any(len(v) >= 2 for v in values.values()):
             continue
         columns.append(name)

@@ -55,9 +55,19 @@ def mean_ci(values: list[float], confidence: float = 0.95, seed: int = 0) -> tup
     if len(x) == 0:
         return math.nan, math.nan, math.nan
     if len(x) < 2 or np.all(x == x[0]):
-        return float(x.mean()), (float(x[0]) if len(x) > 1 else math.nan), (float(x[0]) if len(x) > 1 else math.nan)
-    res = bootstrap((x,), np.mean, n_resamples=10000, confidence_level=confidence, method="percentile",
-                    rng=np.random.default_rng(seed))
+        return (
+            float(x.mean()),
+            (float(x[0]) if len(x) > 1 else math.nan),
+            (float(x[0]) if len(x) > 1 else math.nan),
+        )
+    res = bootstrap(
+        (x,),
+        np.mean,
+        n_resamples=10000,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return float(x.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
@@ -74,8 +84,14 @@ def mean_of_means_ci(groups: list[list[float]], confidence: float = 0.95, seed: 
     def stat(*samples, axis=-1):
         return np.mean([np.mean(x, axis=axis) for x in samples], axis=0)
 
-    res = bootstrap(tuple(data), stat, n_resamples=10000, confidence_level=confidence, method="percentile",
-                    rng=np.random.default_rng(seed))
+    res = bootstrap(
+        tuple(data),
+        stat,
+        n_resamples=10000,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return value, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
@@ -169,16 +185,31 @@ def comparison(client, runs, compare_as: dict | None = None) -> tuple[list[dict]
         for run in model_runs:
             m = run.data.metrics
             if comparable_belebele(run):
-                for row, acc, se in (("without_lora", "belebele/base_acc", "belebele/base_acc_stderr"),
-                                     ("with_lora", "belebele/acc", "belebele/acc_stderr")):
+                for row, acc, se in (
+                    ("without_lora", "belebele/base_acc", "belebele/base_acc_stderr"),
+                    ("with_lora", "belebele/acc", "belebele/acc_stderr"),
+                ):
                     if acc in m:
                         s = m.get(se, math.nan)
                         add("table5", row, model, m[acc], m[acc] - Z95 * s, m[acc] + Z95 * s)
                 if "belebele/delta_acc" in m:
-                    add("table5", "change", model, m["belebele/delta_acc"],
-                        m.get("belebele/delta_acc_ci_low", math.nan), m.get("belebele/delta_acc_ci_high", math.nan))
-            rows = _attempts(client, run.info.run_id) if any(k.startswith(("judge/", "human/")) for k in m) else []
-            for table, suite, score_key in (("table4", "general_es", "score"), ("table6", "law_ec", "human_score")):
+                    add(
+                        "table5",
+                        "change",
+                        model,
+                        m["belebele/delta_acc"],
+                        m.get("belebele/delta_acc_ci_low", math.nan),
+                        m.get("belebele/delta_acc_ci_high", math.nan),
+                    )
+            rows = (
+                _attempts(client, run.info.run_id)
+                if any(k.startswith(("judge/", "human/")) for k in m)
+                else []
+            )
+            for table, suite, score_key in (
+                ("table4", "general_es", "score"),
+                ("table6", "law_ec", "human_score"),
+            ):
                 scores = best_item_scores(rows, suite, score_key)
                 for category, values in scores.items():
                     add(table, category, model, *mean_ci(values))
@@ -200,9 +231,21 @@ def comparison(client, runs, compare_as: dict | None = None) -> tuple[list[dict]
                 ours, low, high, n = _cell(cells)
                 theirs = values[model]
                 inside = "" if math.isnan(low) else ("yes" if low <= theirs <= high else "no")
-                out.append({"table": table, "title": title, "row": row, "model": model, "study": theirs,
-                            "ours": ours, "diff": ours - theirs, "ci_low": low, "ci_high": high,
-                            "inside": inside, "runs": n})
+                out.append(
+                    {
+                        "table": table,
+                        "title": title,
+                        "row": row,
+                        "model": model,
+                        "study": theirs,
+                        "ours": ours,
+                        "diff": ours - theirs,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "inside": inside,
+                        "runs": n,
+                    }
+                )
     return out, notes
 
 
@@ -227,7 +270,9 @@ def comparison_frame(rows: list[dict], table: str):
     frame = pd.DataFrame(index=pd.Index(order, name="row"), columns=columns, dtype=object)
     for r in subset:
         frame.loc[r["row"], (r["model"], "study")] = _num(r["study"])
-        frame.loc[r["row"], (r["model"], "ours")] = _num(r["ours"]) + (f" (n={r['runs']})" if r["runs"] > 1 else "")
+        frame.loc[r["row"], (r["model"], "ours")] = _num(r["ours"]) + (
+            f" (n={r['runs']})" if r["runs"] > 1 else ""
+        )
         frame.loc[r["row"], (r["model"], "diff")] = f"{r['diff']:+.3f}"
         frame.loc[r["row"], (r["model"], "95% CI")] = _ci(r)
         frame.loc[r["row"], (r["model"], "inside")] = r["inside"] or "–"
@@ -236,8 +281,13 @@ def comparison_frame(rows: list[dict], table: str):
 
 def markdown(rows: list[dict], notes: list[str]) -> str:
     """The comparison as Markdown: one table per study table present."""
-    lines = ["# Our runs beside the study", "", f"Study numbers: {SOURCE}.",
-             "`inside`: the study's number lies inside our 95 % interval.", ""]
+    lines = [
+        "# Our runs beside the study",
+        "",
+        f"Study numbers: {SOURCE}.",
+        "`inside`: the study's number lies inside our 95 % interval.",
+        "",
+    ]
     for table, (title, _) in TABLES.items():
         frame = comparison_frame(rows, table)
         if frame.empty:
@@ -260,10 +310,17 @@ def latex(rows: list[dict]) -> str:
         frame = comparison_frame(rows, table)
         if frame.empty:
             continue
-        body = frame.style.to_latex(hrules=True, multicol_align="c", column_format="l" + "r" * len(frame.columns))
+        body = frame.style.to_latex(
+            hrules=True, multicol_align="c", column_format="l" + "r" * len(frame.columns)
+        )
         body = body.replace("%", "\\%").replace("_", "\\_")
-        parts.append("\\begin{table}[ht]\n\\centering\n\\caption{" + title.replace("_", "\\_") + "}\n"
-                     + body + "\\end{table}")
+        parts.append(
+            "\\begin{table}[ht]\n\\centering\n\\caption{"
+            + title.replace("_", "\\_")
+            + "}\n"
+            + body
+            + "\\end{table}"
+        )
     return "\n\n".join(parts) + "\n"
 
 
@@ -275,8 +332,9 @@ def figure(rows: list[dict], path: Path) -> Path | None:
 
     plt = pyplot()
     panels = [(t, title) for t, (title, _) in TABLES.items() if any(r["table"] == t for r in rows)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.6), dpi=110, squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5 * len(panels), 4.6), dpi=110, squeeze=False, layout="constrained"
+    )
     markers = dict(zip(STUDY_MODELS, "osD", strict=True))
     for ax, (table, title) in zip(axes[0], panels, strict=True):
         subset = [r for r in rows if r["table"] == table]
@@ -286,12 +344,18 @@ def figure(rows: list[dict], path: Path) -> Path | None:
                 continue
             x = [r["study"] for r in pts]
             y = [r["ours"] for r in pts]
-            err = [[max(0.0, r["ours"] - r["ci_low"]) if not math.isnan(r["ci_low"]) else 0 for r in pts],
-                   [max(0.0, r["ci_high"] - r["ours"]) if not math.isnan(r["ci_high"]) else 0 for r in pts]]
+            err = [
+                [max(0.0, r["ours"] - r["ci_low"]) if not math.isnan(r["ci_low"]) else 0 for r in pts],
+                [max(0.0, r["ci_high"] - r["ours"]) if not math.isnan(r["ci_high"]) else 0 for r in pts],
+            ]
             ax.errorbar(x, y, yerr=err, fmt=markers[model], capsize=3, label=model)
             for r in pts:
-                ax.annotate(r["row"], (r["study"], r["ours"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        values = [v for r in subset for v in (r["study"], r["ours"], r["ci_low"], r["ci_high"]) if not math.isnan(v)]
+                ax.annotate(
+                    r["row"], (r["study"], r["ours"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+                )
+        values = [
+            v for r in subset for v in (r["study"], r["ours"], r["ci_low"], r["ci_high"]) if not math.isnan(v)
+        ]
         lo, hi = min(values), max(values)
         pad = 0.05 * (hi - lo or 1)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "--", color="grey", linewidth=1)
@@ -309,9 +373,11 @@ def write_comparison(client, runs, out: Path, compare_as: dict | None = None) ->
 
     rows, notes = comparison(client, runs, compare_as)
     if not rows:
-        return [], notes + ["study comparison: no comparable run (a run of llama2_7b_chat, mistral_7b or "
-                            "falcon_7b, or mapped by compare_as, with Belebele on the full 900-question "
-                            "benchmark or with judge/people scores)"]
+        return [], notes + [
+            "study comparison: no comparable run (a run of llama2_7b_chat, mistral_7b or "
+            "falcon_7b, or mapped by compare_as, with Belebele on the full 900-question "
+            "benchmark or with judge/people scores)"
+        ]
     out = Path(out)
     files = [out / "study_comparison.md", out / "study_comparison.tex", out / "study_comparison.csv"]
     files[0].write_text(markdown(rows, notes))

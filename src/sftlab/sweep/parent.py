@@ -16,7 +16,15 @@ from sftlab.track.tracker import mlflow_client
 log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = [
-    "job", "run_name", "status", "run_id", "objective", "final_loss", "eval_loss", "config_hash", "note"
+    "job",
+    "run_name",
+    "status",
+    "run_id",
+    "objective",
+    "final_loss",
+    "eval_loss",
+    "config_hash",
+    "note",
 ]
 
 
@@ -62,7 +70,11 @@ def summary_rows(client, records: list[dict], objective: str = FINAL_LOSS) -> li
                 run = None
         if run is not None:
             row.update(run_id=run.info.run_id, config_hash=run.data.tags.get("config_hash", ""))
-            for column, metric in (("objective", objective), ("final_loss", FINAL_LOSS), ("eval_loss", EVAL_LOSS)):
+            for column, metric in (
+                ("objective", objective),
+                ("final_loss", FINAL_LOSS),
+                ("eval_loss", EVAL_LOSS),
+            ):
                 if metric in run.data.metrics:
                     row[column] = f"{run.data.metrics[metric]:.4f}"
         if rec["status"] == "SKIPPED":

@@ -52,7 +52,9 @@ def console_progress(stream=None):
                 return
             if "eval_loss" in logs:
                 line = f"step {state.global_step}/{state.max_steps}  eval loss {float(logs['eval_loss']):.4f}"
-                (self.bar.write if self.bar is not None else lambda t: print(t, file=stream, flush=True))(line)
+                (self.bar.write if self.bar is not None else lambda t: print(t, file=stream, flush=True))(
+                    line
+                )
                 return
             shown = _fmt(logs, state, self.started)
             if "loss" not in shown:

@@ -75,7 +75,9 @@ def quiet_known_warnings() -> None:
     optimizer: said once per process is enough."""
     import warnings
 
-    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*is deprecated", category=FutureWarning)
+    warnings.filterwarnings(
+        "ignore", message=".*gradient_checkpointing.*is deprecated", category=FutureWarning
+    )
     warnings.filterwarnings("once", message="Paged optimizers are not supported on CPU")
 
 
