@@ -64,6 +64,8 @@ CONFIG_CASES = [
     ("type", ["training.learning_rate=fast"], ["training.learning_rate", "Float"]),
     # values
     ("value", ["training.max_steps=-5"], ["training.max_steps", "-1 to train"]),
+    ("value", ["-m", "training.max_steps=10,-5"], ["training.max_steps", "-1 to train"]),  # a swept value
+    ("type", ["-m", "lora.r=4,eight"], ["lora.r", "Integer"]),
     ("value", ["training.max_steps=0"], ["training.max_steps", "-1 to train"]),
     ("value", ["training.learning_rate=nan"], ["training.learning_rate", "> 0"]),
     ("value", ["training.learning_rate=inf"], ["training.learning_rate", "> 0"]),

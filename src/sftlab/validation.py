@@ -97,8 +97,8 @@ def check_command_line(args: list[str]) -> None:
     """``sftlab train`` overrides checked before Hydra starts: keys, group options, then values.
 
     A typo costs a second and one ``error:`` line instead of the heavy imports, a meta model and
-    a FAILED MLflow run. Sweep values (``lora.r=4,8``) are checked by key here and by value in
-    each job, before its run opens.
+    a FAILED MLflow run. Sweep values (``lora.r=4,8``) are checked one by one the same way, so a
+    bad one stops the sweep before its parent run opens (each job checks its own again).
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
@@ -125,12 +125,33 @@ def check_command_line(args: list[str]) -> None:
         raise (explained or e) from None
     check_composed(cfg, RunConfig)
     check_values(cfg)
+    _check_swept_values(single, parsed, RunConfig, groups)
     if cfg.logger.backend == "mlflow":  # before Hydra makes a run folder or MLflow retries
         from sftlab.track.tracker import check_tracking_uri
 
         check_tracking_uri(cfg.logger.tracking_uri, cfg.logger.connect_timeout_s)
     check_hub_ids(cfg)
     check_local_data(cfg)
+
+
+def _check_swept_values(single: list[str], parsed, schema, groups) -> None:
+    """Each value of a comma-list or range sweep (``training.max_steps=-5,10``), composed alone with
+    the other overrides, passes the same checks as a single run: a bad value stops the sweep before
+    its parent run or any job starts. Interval sweeps (Optuna) have no values to list."""
+    from sftlab.config.compose import compose
+    from sftlab.config.keys import check_composed, explain_compose_error
+
+    for override in parsed:
+        if not override.is_sweep_override() or override.is_interval_sweep():
+            continue
+        for value in override.sweep_string_iterator():
+            try:
+                cfg = compose("train", [*single, f"{override.get_key_element()}={value}"])
+            except ConfigError as e:
+                explained = explain_compose_error(e.__cause__ or e.__context__ or e, schema, groups)
+                raise (explained or e) from None
+            check_composed(cfg, schema)
+            check_values(cfg)
 
 
 def check_local_data(cfg) -> None:
