@@ -62,7 +62,16 @@ def test_ctrl_c_marks_the_run_killed(cache_dir, mlflow_uri, runs_of, tmp_path):
         "training.max_steps=100000",
         "training.logging_steps=1",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it: default SIGINT handling in the child even when this test runs
+    # under a shell that ignores SIGINT (a background `cmd &` job inherits SIGINT ignored).
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.time() + 240
         while time.time() < deadline:
