@@ -119,18 +119,23 @@ def redact_yaml_file(path: str | Path) -> bool:
     return True
 
 
+def _mask_record(record: logging.LogRecord) -> None:
+    """Render ``record``'s message once and replace it by its masked form when it held a secret."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: leave it to the handler to report
+        return
+    clean = redact_text(message)
+    if clean != message:
+        record.msg, record.args = clean, None
+
+
 class RedactingFilter(logging.Filter):
     """A log filter that masks secrets in the message, its arguments and any traceback text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the message once, mask it, and keep the record."""
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: leave it to the handler to report
-            return True
-        clean = redact_text(message)
-        if clean != message:
-            record.msg, record.args = clean, None
+        _mask_record(record)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -203,13 +208,7 @@ def install_record_redaction() -> None:
 
     def factory(*args, **kwargs):
         record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: leave it to the handler to report
-            return record
-        clean = redact_text(message)
-        if clean != message:
-            record.msg, record.args = clean, None
+        _mask_record(record)
         return record
 
     factory._sftlab_redacts = True  # type: ignore[attr-defined]

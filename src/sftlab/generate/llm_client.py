@@ -121,6 +121,16 @@ class OpenAICompatibleClient:
         """The server's URL as the client uses it."""
         return str(self._client.base_url)
 
+    def _auth_error(self, e) -> ChatRequestError:
+        """The one-line error for an HTTP 401: the key was rejected (never printed)."""
+        s = self.section
+        return ChatRequestError(
+            f"{s}: the server rejected the API key (HTTP 401); check the variable named by {s}.api_key_env",
+            "auth",
+            self._detail(e),
+            401,
+        )
+
     def _detail(self, err: Exception) -> str:
         # Scrub before shortening: a cut could leave part of the key behind.
         return self.scrub(str(err))[:DETAIL_CHARS]
@@ -138,12 +148,7 @@ class OpenAICompatibleClient:
                 max_tokens=self._max_tokens,
             )
         except openai.AuthenticationError as e:
-            raise ChatRequestError(
-                f"{s}: the server rejected the API key (HTTP 401); check the variable named by {s}.api_key_env",
-                "auth",
-                self._detail(e),
-                401,
-            ) from None
+            raise self._auth_error(e) from None
         except openai.APIStatusError as e:
             detail = self._detail(e)
             raise ChatRequestError(
@@ -185,12 +190,7 @@ class OpenAICompatibleClient:
         try:
             page = self._client.with_options(max_retries=0).models.list()
         except openai.AuthenticationError as e:
-            raise ChatRequestError(
-                f"{s}: the server rejected the API key (HTTP 401); check the variable named by {s}.api_key_env",
-                "auth",
-                self._detail(e),
-                401,
-            ) from None
+            raise self._auth_error(e) from None
         except openai.APIStatusError:
             return  # some servers serve no /models; chat requests may still work
         except openai.APIError as e:
