@@ -115,3 +115,25 @@ def test_ddp_qlora_on_two_gpus(cache_dir, tmp_path):
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_fsdp_qlora_on_two_gpus(cache_dir, tmp_path):
+    """torchrun, 2 ranks, distributed=fsdp: 4-bit weights stored in bf16 and sharded, adapter gathered."""
+    import torch
+
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs 2 CUDA GPUs")
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+        str(ROOT / "train.py"), "distributed=fsdp", "logger=none", f"paths.cache_dir={cache_dir}",
+        f"hydra.run.dir={tmp_path / 'run'}", "training.max_steps=3", "training.logging_steps=1",
+        "eval=none", "dataset.max_records=48", "lora.r=4", "model.dtype=bfloat16",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "non-floating frozen Params4bit" not in proc.stderr  # the 4-bit weights were sharded
+    from safetensors.torch import load_file
+
+    adapter = load_file(tmp_path / "run" / "adapter" / "adapter_model.safetensors")
+    assert adapter and all(t.dtype == torch.float32 for t in adapter.values())

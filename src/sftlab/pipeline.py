@@ -26,6 +26,8 @@ from sftlab.track import metric_names as mn
 from sftlab.track.naming import OVERRIDES_TAG, job_overrides, run_name
 from sftlab.track.run_card import finish_run
 from sftlab.track.tracker import closes_run, config_hash, flatten, git_commit, make_tracker, run_page_url
+from sftlab.train.distributed import check as check_distributed
+from sftlab.train.distributed import full_adapter_state, is_fsdp
 from sftlab.train.distributed import tags as distributed_tags
 from sftlab.train.result import RunResult
 from sftlab.train.resume import find_resume_point, resumed_tags, run_tags, unfinished_hint
@@ -53,15 +55,21 @@ def _losses(log_history: list[dict]) -> list[float]:
     return losses
 
 
-def _save_adapter(model, tokenizer, cfg: DictConfig, output_dir: Path) -> Path:
-    """Save adapter + tokenizer atomically: a crash leaves no folder that looks complete."""
+def _save_adapter(
+    model, tokenizer, cfg: DictConfig, output_dir: Path, adapter_state: dict | None = None
+) -> Path:
+    """Save adapter + tokenizer atomically: a crash leaves no folder that looks complete.
+
+    ``adapter_state``: the adapter tensors gathered from the ranks (FSDP), else read from ``model``.
+    """
     final = output_dir / "adapter"
     tmp = output_dir / "adapter.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     # Pass the adapter tensors explicitly: on CPU, bitsandbytes 0.50's state_dict() of a 4-bit
     # model rewrites the packed base weights in place, so the in-memory model would silently
     # stop matching the saved adapter (and every later stage of this process would see it).
-    adapter_state = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
+    if adapter_state is None:
+        adapter_state = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
     model.save_pretrained(str(tmp), state_dict=adapter_state, safe_serialization=True)
     tokenizer.save_pretrained(str(tmp))
     (tmp / "sftlab_model.json").write_text(
@@ -124,6 +132,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     from sftlab.sweep.objective import check_objective
     from sftlab.track.datasets import log_training_data
     from sftlab.track.plots import loss_curve
+    from sftlab.train.distributed import fsdp_training_args, layer_classes
     from sftlab.train.trainer import (
         ADAPTER_DTYPE,
         build_sft_config,
@@ -145,21 +154,29 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     precision = resolve_precision(cfg.model.dtype, cfg.quantization.bnb_4bit_compute_dtype, cfg.training.bf16)
     if precision.note:
         tracker.set_tags({"precision_note": precision.note})
-    bnb = build_bnb_config(cfg.quantization, precision.compute_dtype)
+    sharded = is_fsdp(cfg)  # FSDP: 4-bit storage in the compute dtype, no device_map, FSDP's checkpointing
+    bnb = build_bnb_config(cfg.quantization, precision.compute_dtype, sharded=sharded)
     lora_config = build_lora_config(cfg.lora)
 
     source = resolve_source(cfg.model)
     tokenizer = load_tokenizer(cfg.model, source)
     block = _preflight(cfg, tracker, train_ds, tokenizer)  # memory check before any weight
     log.info("Loading %s from %s (quantization=%s)", cfg.model.name, source, cfg.quantization.name)
-    model = load_model(cfg.model, source, bnb, precision.model_dtype)
+    model = load_model(cfg.model, source, bnb, precision.model_dtype, sharded=sharded)
     tracker.log_metrics({mn.QUANTIZED_LINEAR_LAYERS: quantized_linear_count(model)})
-    model = prepare_peft_model(model, lora_config, bnb is not None, cfg.training.gradient_checkpointing)
+    model = prepare_peft_model(
+        model, lora_config, bnb is not None, cfg.training.gradient_checkpointing and not sharded
+    )
     trainable, total = model.get_nb_trainable_parameters()
     tracker.log_metrics({mn.TRAINABLE_PARAMS: trainable, mn.TOTAL_PARAMS: total})
 
     sft_config = build_sft_config(
-        cfg.training, str(output_dir / "checkpoints"), precision, eval_ds is not None, block
+        cfg.training,
+        str(output_dir / "checkpoints"),
+        precision,
+        eval_ds is not None,
+        block,
+        fsdp_training_args(cfg.distributed, cfg.training.gradient_checkpointing, layer_classes(model)),
     )
     trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, [metrics_callback(tracker)])
     tracker.set_tags({"adapter_dtype": ADAPTER_DTYPE})  # fp32 master weights, even under QLoRA
@@ -186,17 +203,19 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     tracker.log_metrics({mn.FIRST_LOSS: losses[0]}, step=0)  # where the curve starts, not where it ends
     metrics[mn.FIRST_LOSS] = losses[0]
 
-    if not is_main_process():  # DDP (torchrun): rank 0 alone saves and records
+    # FSDP: every rank takes part in gathering the sharded adapter; rank 0 writes it.
+    adapter_state = full_adapter_state(trainer.model) if sharded else None
+    if not is_main_process():  # DDP/FSDP (torchrun): rank 0 alone saves and records
         return RunResult(final_loss, None, "", str(output_dir), metrics)
-    adapter_dir = _save_adapter(trainer.model, tokenizer, cfg, output_dir)
+    adapter_dir = _save_adapter(trainer.model, tokenizer, cfg, output_dir, adapter_state)
     plot = loss_curve(trainer.state.log_history, output_dir / "loss_curve.png", title=run_name(cfg))
     if plot:
         tracker.log_artifact(plot, artifact_path="plots")
     if cfg.logger.log_adapter:
         tracker.log_artifacts(adapter_dir, artifact_path="adapter")
-    return RunResult(
-        final_loss, tracker.run_id, str(adapter_dir), str(output_dir), metrics, trainer.model, tokenizer
-    )
+    # A sharded model is no whole model for later in-process stages (FSDP runs eval=none judge=none).
+    model = None if sharded else trainer.model
+    return RunResult(final_loss, tracker.run_id, str(adapter_dir), str(output_dir), metrics, model, tokenizer)
 
 
 def run(cfg: DictConfig) -> RunResult:
@@ -209,6 +228,7 @@ def run(cfg: DictConfig) -> RunResult:
 
     check_composed(cfg, RunConfig)  # a sweep job's own values, before its run opens
     check_values(cfg)
+    check_distributed(cfg)  # fsdp with int8, one process, or stages needing the whole model
     tracker = make_tracker(cfg.logger)  # an unreachable store fails here, before any loading
     done = skip_if_done(cfg, resolved)  # sweeps: this config already has a FINISHED run
     if done is not None:
@@ -218,12 +238,12 @@ def run(cfg: DictConfig) -> RunResult:
     if hint:  # a killed run of this config could go on from its checkpoint
         print(hint, flush=True)
     if point is None:
-        tags = {**_tags(cfg, resolved), **child_tags(), **distributed_tags(), **run_tags(output_dir)}
+        tags = {**_tags(cfg, resolved), **child_tags(), **distributed_tags(cfg), **run_tags(output_dir)}
         tracker.start(run_name(cfg, tags["config_hash"]), flatten(resolved), tags)
     else:  # same run, same folder (checkpoints, adapter); this process's own folder stays unused
         output_dir = point.output_dir
         cfg.paths.output_dir = str(output_dir)
-        tracker.reopen(point.run_id, {**child_tags(), **distributed_tags(), **resumed_tags(point)})
+        tracker.reopen(point.run_id, {**child_tags(), **distributed_tags(cfg), **resumed_tags(point)})
     with closes_run(tracker):
         if point is None:
             tracker.log_artifact(output_dir / "config.yaml")

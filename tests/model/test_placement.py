@@ -68,3 +68,12 @@ def test_the_merge_keeps_its_unquantized_model_in_ram(fake_cuda, recorded):
 def test_cpu_gets_no_device_map(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert model_device_map() is None
+
+
+def test_fsdp_sets_the_rank_device_but_passes_no_device_map(fake_cuda, recorded, monkeypatch):
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    load_model(MODEL_CFG, "src", None, "bfloat16", sharded=True)  # FSDP moves each shard to the GPU
+    assert "device_map" not in recorded and fake_cuda == [1]
+    # bitsandbytes then quantizes on the current device (its default for device_map=None): cuda:1
+    load_model(MODEL_CFG, "src", transformers.BitsAndBytesConfig(load_in_4bit=True), "bfloat16", sharded=True)
+    assert "device_map" not in recorded and fake_cuda == [1, 1]

@@ -222,6 +222,30 @@ class PreflightConfig:
     device_memory_gb: float | None = None  # null: free memory of the device (CPU: available RAM)
     cuda_context_gb: float = 0.5
     allocator_margin: float = 0.10
+    world_size: int | None = None  # distributed=fsdp: GPUs to shard over in the estimate; null: WORLD_SIZE
+
+
+@dataclass
+class FsdpConfig:
+    """FSDP2 settings passed to accelerate through TRL's ``SFTConfig(fsdp=True, fsdp_config=...)``."""
+
+    # null: the model's own ``_no_split_modules`` (LlamaDecoderLayer, MistralDecoderLayer, FalconDecoderLayer)
+    transformer_layer_cls_to_wrap: list[str] | None = None
+    reshard_after_forward: bool = True  # false: no re-gather in backward (faster, more memory)
+    cpu_offload: bool = False  # sharded params/grads/optimizer in RAM: fits more, much slower
+    cpu_ram_efficient_loading: bool = (
+        True  # unquantized bases: rank 0 reads the weights, others get a broadcast
+    )
+    state_dict_type: str = "FULL_STATE_DICT"  # FULL_STATE_DICT | SHARDED_STATE_DICT (checkpoints)
+
+
+@dataclass
+class DistributedConfig:
+    """How the ranks of a ``torchrun`` / ``accelerate launch`` job share the work."""
+
+    name: str = "none"
+    strategy: str = "none"  # none | ddp | fsdp
+    fsdp: FsdpConfig = field(default_factory=FsdpConfig)
 
 
 @dataclass
@@ -248,6 +272,7 @@ class RunConfig:
     preflight: PreflightConfig = field(default_factory=PreflightConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
     task_name: str = "train"
     force: bool = False  # sweeps: rerun jobs whose config already has a FINISHED run
     sweep: SweepConfig = field(default_factory=SweepConfig)

@@ -22,6 +22,12 @@ estimate is a formula over those counts:
   recomputed during backward. A 4-bit matmul dequantizes one weight at a time (a buffer of
   the largest quantized matrix).
 * on CUDA: the CUDA context (cuBLAS workspaces, kernels) and a caching-allocator margin.
+* under FSDP (``shards`` > 1): weights, LoRA parameters, gradients and optimizer states are
+  split over the GPUs (each term / shards); activations and logits are not (each GPU runs its
+  own micro-batch). The layers being computed are gathered whole (this one and the prefetched
+  next one). A 4-bit model is quantized whole on every GPU before it is sharded (accelerate 1.16
+  cannot move ``Params4bit`` to the meta device), so the rest of the 4-bit weights is held once
+  at load time: a term of its own, as the peak cannot be lower than the unsharded 4-bit model.
 
 The activation coefficients were checked on CPU against the tensors autograd actually saves
 (tests/test_memory_estimate.py); on CUDA, bf16 autocast halves the intermediate tensors.
@@ -83,6 +89,7 @@ class Estimate:
             f"micro-batch {s.micro_batch} x {s.seq_len} tokens{' (packed)' if s.packing else ''}, "
             f"grad accumulation {s.grad_accum}, gradient checkpointing {'on' if s.gradient_checkpointing else 'off'}, "
             f"optim={s.optim}, device={s.device}"
+            + (f", FSDP over {s.shards} GPUs (per GPU)" if s.shards > 1 else "")
         )
         width = max(len(t.name) for t in self.terms)
         lines = [head, f"  {'term':<{width}}  {unit:>8}  how"]
@@ -140,6 +147,8 @@ def estimate(shapes: Shapes, s: Settings, label: str = "") -> Estimate:
     numels = [n for _, i, o in shapes.lora_modules for n in (s.lora_r * i, s.lora_r * o)]
     opt_bytes, opt_how = optimizer_bytes(numels, s.optim, lora_b)
     terms.append(Term(f"optimizer ({s.optim})", opt_bytes, opt_how))
+    if s.shards > 1:
+        _shard(terms, shapes, s)
 
     T = s.tokens
     per_layer = layer_activation_bytes_per_token(shapes, s)
@@ -183,6 +192,31 @@ def estimate(shapes: Shapes, s: Settings, label: str = "") -> Estimate:
         )
     )
     return Estimate(terms, s, shapes, label)
+
+
+def _shard(terms: list[Term], shapes: Shapes, s: Settings) -> None:
+    """Divide the state terms (weights, LoRA, grads, optimizer) over ``s.shards`` GPUs, in place,
+    and add what FSDP holds unsharded: the gathered layers, and a 4-bit model's load-time copy."""
+    weights = sum(t.bytes for t in terms if t.name.startswith(("base weights", "embeddings")))
+    layers = next(t.bytes for t in terms if t.name.startswith("base weights"))
+    for i, t in enumerate(terms):
+        terms[i] = Term(t.name, math.ceil(t.bytes / s.shards), f"{t.detail} / {s.shards} GPUs (FSDP)")
+    per_layer = layers / max(shapes.n_layers, 1)
+    terms.append(
+        Term(
+            "FSDP gathered layers",
+            int(2 * per_layer),
+            f"2 layers' weights whole (the computed one and the prefetched next; ~1/{shapes.n_layers} of the weights each)",
+        )
+    )
+    if s.quantized:
+        terms.append(
+            Term(
+                "4-bit load before sharding",
+                weights - math.ceil(weights / s.shards),
+                "each GPU quantizes the whole model before fully_shard frees the other shards",
+            )
+        )
 
 
 def estimate_config(model_config, s: Settings, label: str = "") -> Estimate:

@@ -126,7 +126,22 @@ def settings_from_cfg(cfg, device: str, lengths: LengthStats | None) -> Settings
         packing=bool(t.packing),
         cuda_context_gb=cfg.preflight.cuda_context_gb,
         allocator_margin=cfg.preflight.allocator_margin,
+        shards=shards(cfg),
     )
+
+
+def shards(cfg) -> int:
+    """GPUs an FSDP run splits its state over: ``preflight.world_size``, else this launch's
+    ``WORLD_SIZE``; 1 without ``distributed=fsdp`` (DDP holds the whole model on every GPU)."""
+    from sftlab.config.runtime import world_size
+
+    dist = cfg.get("distributed")
+    if dist is None or dist.strategy != "fsdp":
+        return 1
+    n = cfg.preflight.get("world_size") or world_size()
+    if n < 1:
+        raise ConfigError(f"preflight.world_size must be >= 1 (got {n})")
+    return int(n)
 
 
 def check_settings(cfg) -> None:

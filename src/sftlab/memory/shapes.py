@@ -58,6 +58,7 @@ class Settings:
     packing: bool = False
     cuda_context_gb: float = 0.5
     allocator_margin: float = 0.10
+    shards: int = 1  # distributed=fsdp: GPUs the weights, grads and optimizer states are split over
 
     @property
     def quantized(self) -> bool:

@@ -79,13 +79,16 @@ def load_tokenizer(model_cfg, source: str):
     return tok
 
 
-def load_model(model_cfg, source: str, bnb_config, dtype_name: str, on_gpu: bool = True):
+def load_model(
+    model_cfg, source: str, bnb_config, dtype_name: str, on_gpu: bool = True, sharded: bool = False
+):
     """The base causal LM, quantized by ``bnb_config`` when given, on this process's GPU if any.
 
     The model is placed at load time, quantized or not: eval, judge and chat never pass through
     the Trainer (which would move it), and a 4-bit model cannot be moved after loading. A
     quantized load that quantized nothing is refused (see :func:`check_quantized`).
     ``on_gpu=False`` keeps an unquantized model in RAM (the merge, sized against RAM).
+    ``sharded`` (FSDP): no ``device_map``, FSDP places the shards (see :func:`model_device_map`).
     """
     from contextlib import nullcontext
 
@@ -100,7 +103,7 @@ def load_model(model_cfg, source: str, bnb_config, dtype_name: str, on_gpu: bool
         trust_remote_code=model_cfg.trust_remote_code,
         dtype=torch_dtype(dtype_name),
     )
-    device_map = model_device_map() if on_gpu or bnb_config is not None else None
+    device_map = model_device_map(sharded) if on_gpu or bnb_config is not None else None
     if device_map is not None:
         kwargs["device_map"] = device_map
     if bnb_config is not None:

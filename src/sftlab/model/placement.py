@@ -15,10 +15,15 @@ def local_rank() -> int:
     return int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def model_device_map() -> dict | None:
+def model_device_map(sharded: bool = False) -> dict | None:
     """``device_map`` for ``from_pretrained``: the whole model on this rank's GPU, None on CPU.
 
     Sets the current CUDA device first, so kernels and caches of this process use the same card.
+    ``sharded`` (FSDP): None after setting the device. An unquantized model then loads in RAM and
+    accelerate's ``fully_shard`` moves only this rank's shard to the GPU (with
+    ``cpu_ram_efficient_loading`` only rank 0 reads the weights); a bitsandbytes model is quantized
+    on the current device (its quantizer's default), i.e. the whole 4-bit model on every rank
+    before sharding: accelerate 1.16 cannot move ``Params4bit`` to the meta device.
     """
     import torch
 
@@ -26,4 +31,4 @@ def model_device_map() -> dict | None:
         return None
     index = local_rank()
     torch.cuda.set_device(index)
-    return {"": index}
+    return None if sharded else {"": index}

@@ -8,10 +8,13 @@ from sftlab.config.errors import ConfigError
 from sftlab.model.precision import torch_dtype
 
 
-def build_bnb_config(quant_cfg, compute_dtype: str | None = None):
+def build_bnb_config(quant_cfg, compute_dtype: str | None = None, sharded: bool = False):
     """A ``transformers.BitsAndBytesConfig`` for 4-bit/8-bit loading, or None for ``none``.
 
     ``compute_dtype`` overrides ``bnb_4bit_compute_dtype`` after the hardware check.
+    ``sharded`` (FSDP): the packed 4-bit weights are stored in the compute dtype
+    (``bnb_4bit_quant_storage``) instead of uint8, because FSDP shards floating tensors only;
+    the bytes are the same, only their dtype label changes.
     """
     if quant_cfg.load_in_4bit and quant_cfg.load_in_8bit:
         raise ConfigError(
@@ -27,11 +30,14 @@ def build_bnb_config(quant_cfg, compute_dtype: str | None = None):
         raise ConfigError(
             f"quantization.bnb_4bit_quant_type: '{quant_cfg.bnb_4bit_quant_type}' is not nf4 or fp4"
         )
+    compute = torch_dtype(compute_dtype or quant_cfg.bnb_4bit_compute_dtype)
+    extra = {"bnb_4bit_quant_storage": compute} if sharded else {}
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type=quant_cfg.bnb_4bit_quant_type,
         bnb_4bit_use_double_quant=quant_cfg.bnb_4bit_use_double_quant,
-        bnb_4bit_compute_dtype=torch_dtype(compute_dtype or quant_cfg.bnb_4bit_compute_dtype),
+        bnb_4bit_compute_dtype=compute,
+        **extra,
     )
 
 

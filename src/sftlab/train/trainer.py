@@ -11,11 +11,18 @@ log = logging.getLogger(__name__)
 
 
 def build_sft_config(
-    train_cfg, output_dir: str, precision: Precision, has_eval: bool, max_length: int | None = None
+    train_cfg,
+    output_dir: str,
+    precision: Precision,
+    has_eval: bool,
+    max_length: int | None = None,
+    distributed: dict | None = None,
 ):
     """``trl.SFTConfig`` from the ``training`` config group and the resolved precision.
 
     ``max_length`` replaces ``training.max_length`` (the packing block chosen from the data).
+    ``distributed``: extra arguments (``fsdp``/``fsdp_config``, see
+    :func:`sftlab.train.distributed.fsdp_training_args`), overriding the ones built here.
     With packing, TRL's BFD strategy is padding-free: records are concatenated without padding
     and carry their own ``position_ids``, from which transformers builds a block-diagonal mask
     (eager/sdpa) or varlen boundaries (flash attention), so attention stays within each record.
@@ -32,7 +39,7 @@ def build_sft_config(
             f"training.packing_strategy: '{train_cfg.packing_strategy}' is not bfd or bfd_split "
             "(TRL's 'wrapped' lets attention cross record boundaries)"
         )
-    return SFTConfig(
+    kwargs = dict(
         output_dir=output_dir,
         num_train_epochs=train_cfg.num_train_epochs,
         max_steps=train_cfg.max_steps,
@@ -67,6 +74,8 @@ def build_sft_config(
         report_to="none",  # metrics go through our callback into the run we opened
         disable_tqdm=False,
     )
+    kwargs.update(distributed or {})
+    return SFTConfig(**kwargs)
 
 
 def quiet_known_warnings() -> None:
