@@ -35,6 +35,8 @@ def main() -> None:
     p.add_argument("--dtype", default="float32")
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--packing", action="store_true")
+    p.add_argument("--attn", default="sdpa", help="attn_implementation: sdpa | eager | flash_attention_2")
+    p.add_argument("--liger", action="store_true", help="use_liger_kernel (needs liger_kernel)")
     p.add_argument("--seed", type=int, default=42)
     a = p.parse_args()
 
@@ -54,6 +56,7 @@ def main() -> None:
         dtype=getattr(torch, a.dtype),
         quantization_config=bnb,
         device_map={"": torch.cuda.current_device()} if cuda else None,
+        attn_implementation=a.attn,
     )
     model.config.use_cache = False
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=a.gradient_checkpointing)
@@ -92,6 +95,7 @@ def main() -> None:
         eval_strategy="no",
         save_strategy="no",
         report_to="none",
+        use_liger_kernel=a.liger,
     )
     data = load_dataset("json", data_files=a.data, split="train")
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok)
@@ -102,7 +106,14 @@ def main() -> None:
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
     tokens = int(trainer.state.num_input_tokens_seen)
-    out = {"tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds, "cpu_seconds": cpu_seconds}
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    out = {
+        "tokens": tokens,
+        "seconds": seconds,
+        "tokens_per_s": tokens / seconds,
+        "cpu_seconds": cpu_seconds,
+        "final_loss": losses[-1] if losses else None,
+    }
     if cuda:
         out["peak_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
         out["peak_reserved_gib"] = torch.cuda.max_memory_reserved() / 2**30

@@ -33,6 +33,27 @@ def _check_count(key: str, value) -> None:
         raise ConfigError(f"{key} must be a positive number of records or null for all (got {value})")
 
 
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
+
+
+def _check_speed_levers(cfg) -> None:
+    """The optional fast paths need their packages: say which key and which package, before loading."""
+    import importlib.util
+
+    attn = cfg.model.get("attn_implementation", "sdpa")
+    _check_choice("model.attn_implementation", attn, ATTN_IMPLEMENTATIONS)
+    if attn == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+        raise ConfigError(
+            "model.attn_implementation=flash_attention_2: the flash_attn package is not installed "
+            "(pip install flash-attn, CUDA Ampere or newer); use model.attn_implementation=sdpa"
+        )
+    if cfg.training.get("use_liger_kernel", False) and importlib.util.find_spec("liger_kernel") is None:
+        raise ConfigError(
+            "training.use_liger_kernel=true: the liger_kernel package is not installed "
+            "(pip install liger-kernel); use training.use_liger_kernel=false"
+        )
+
+
 def check_values(cfg) -> None:
     """Value and combination checks that need no model: ranges, choices, exclusive flags."""
     from sftlab.generate.prompt_formats import check_format
@@ -67,6 +88,7 @@ def check_values(cfg) -> None:
         raise ConfigError(f"training.warmup_ratio must be in [0, 1) (got {t.warmup_ratio})")
     if not 0.0 <= cfg.dataset.eval_fraction < 1.0:
         raise ConfigError(f"dataset.eval_fraction must be in [0, 1) (got {cfg.dataset.eval_fraction})")
+    _check_speed_levers(cfg)
     _check_choice("generation.method", cfg.generation.method, GENERATION_METHODS)
     _check_positive("generation.repetition_penalty", cfg.generation.repetition_penalty)
     _check_positive("generation.temperature", cfg.generation.temperature)

@@ -44,6 +44,7 @@ class ModelConfig:
     trust_remote_code: bool = False
     build: TinyBuildConfig | None = None
     license: str | None = None  # the base model's licence (model card); null: read from its card
+    attn_implementation: str = "sdpa"  # sdpa | eager | flash_attention_2 (needs the flash_attn package)
 
 
 @dataclass
@@ -140,6 +141,7 @@ class TrainingConfig:
     packing_strategy: str = "bfd"  # bfd | bfd_split (TRL); both padding-free with per-record positions
     save_steps: int = 100  # checkpoint interval in optimizer steps; 0: once per epoch
     save_total_limit: int = 2  # keep the newest N checkpoints; 0 keeps all
+    use_liger_kernel: bool = False  # Liger's fused Triton kernels (needs the liger_kernel package, CUDA)
 
 
 @dataclass

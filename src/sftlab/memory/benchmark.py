@@ -1,10 +1,14 @@
-"""``sftlab bench``: sftlab's training against a plain TRL script with identical settings, packing on vs off.
+"""``sftlab bench``: sftlab's training against a plain TRL script with identical settings, and each
+speed lever (packing, gradient checkpointing, FlashAttention-2, Liger) against the same plain run.
 
 Every variant runs as its own process on the same data (so peak memory is per variant: peak
 RSS on CPU, ``torch.cuda.max_memory_*`` on CUDA), alternating the variants ``repeats`` times
 and keeping the median rate, because a shared machine's load drifts between runs. Rates are
 real (non-padding) tokens per second of ``trainer.train()``: the "effective" tokens/s; tokens per
-CPU-second of the process is also reported, as it moves less with other tenants' load.
+CPU-second of the process is also reported, as it moves less with other tenants' load. Each
+variant's final training loss (same seed, same data) is held against the plain run's: a lever
+that speeds up but changes the loss is not a free lever. Levers whose package or hardware is
+missing are skipped with the reason printed.
 """
 
 from __future__ import annotations
@@ -41,7 +45,12 @@ class Variant:
     rates: list[float] = field(default_factory=list)
     cpu_rates: list[float] = field(default_factory=list)  # tokens per CPU-second of the process
     peaks: list[float] = field(default_factory=list)  # GiB
+    losses: list[float] = field(default_factory=list)  # final training loss of each run
     extra: dict = field(default_factory=dict)
+
+    @property
+    def loss(self) -> float:
+        return statistics.median(self.losses) if self.losses else float("nan")
 
     @property
     def rate(self) -> float:
@@ -123,10 +132,50 @@ def plain_args(cfg, model_dir: str, data: Path, steps: int) -> list[str]:
     return args + (["--gradient-checkpointing"] if t.gradient_checkpointing else [])
 
 
+def lever_variants(cuda: bool, gradient_checkpointing: bool) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """The speed levers this machine can measure, as (variant name, overrides), and why others are skipped.
+
+    Packing (TRL's padding-free BFD path, per-record ``position_ids``) and gradient checkpointing
+    (non-reentrant) run anywhere; FlashAttention-2 and Liger need their package and a GPU.
+    """
+    import importlib.util
+
+    levers = [("sftlab packing", ["training.packing=true"])]
+    gc = "off" if gradient_checkpointing else "on"
+    levers.append(
+        (f"sftlab grad-ckpt {gc}", [f"training.gradient_checkpointing={'true' if gc == 'on' else 'false'}"])
+    )
+    skipped = []
+    if not cuda:
+        skipped.append("flash_attention_2: needs a CUDA GPU (bench.cuda=true)")
+    elif importlib.util.find_spec("flash_attn") is None:
+        skipped.append("flash_attention_2: the flash_attn package is not installed (pip install flash-attn)")
+    else:
+        levers.append(("sftlab flash-attn-2", ["model.attn_implementation=flash_attention_2"]))
+        levers.append(
+            ("sftlab fa2 + packing", ["model.attn_implementation=flash_attention_2", "training.packing=true"])
+        )
+    if not cuda:
+        skipped.append("liger: its Triton kernels need a CUDA GPU (bench.cuda=true)")
+    elif importlib.util.find_spec("liger_kernel") is None:
+        skipped.append("liger: the liger_kernel package is not installed (pip install liger-kernel)")
+    else:
+        levers.append(("sftlab liger", ["training.use_liger_kernel=true"]))
+    return levers, skipped
+
+
 def run_benchmark(
-    overrides: list[str], steps: int, repeats: int, cuda: bool = False, threads: int | None = None
+    overrides: list[str],
+    steps: int,
+    repeats: int,
+    cuda: bool = False,
+    threads: int | None = None,
+    tiny: bool = False,
 ) -> list[Variant]:
     """Run every variant ``repeats`` times, alternating; returns them with their figures.
+
+    ``cuda``: the GPU levers are measured; with ``tiny`` on the configured tiny model (``make
+    gpu-check``: seconds), else on a 7B-shaped random model.
 
     ``threads`` pins the CPU threads of every variant (OMP/MKL): on a shared machine, idle
     OpenMP threads spin and bill CPU time that is not work, which blurs tokens per CPU-second.
@@ -141,10 +190,11 @@ def run_benchmark(
         f"training.max_steps={steps}",
         "training.logging_steps=5",
         "dataset.eval_fraction=0",
+        "eval=none",  # only trainer.train() is timed; an evaluation per variant would only add waiting
         *overrides,
     ]
     cfg = compose_config("bench", ["paths.output_dir=.", "logger=none", *common])
-    if cuda:
+    if cuda and not tiny:
         model_dir = build_random_model(cfg.model.architecture_config, Path(cfg.paths.cache_dir) / "models")
     else:
         model_dir = resolve_source(cfg.model)  # builds the tiny model once
@@ -161,10 +211,16 @@ def run_benchmark(
         "logger.experiment_name=benchmark",
         "logger.log_adapter=false",
     ]
+    levers, skipped = lever_variants(cuda, bool(cfg.training.gradient_checkpointing))
+    for reason in skipped:
+        print(f"skipped lever {reason}", flush=True)
     variants = [
         Variant("sftlab", "sftlab", common + pinned + ["training.packing=false"]),
         Variant("plain TRL", "plain", plain_args(cfg, model_dir, data, steps)),
-        Variant("sftlab packing", "sftlab", common + pinned + ["training.packing=true"]),
+        *(
+            Variant(name, "sftlab", common + pinned + ["training.packing=false", *extra])
+            for name, extra in levers
+        ),
     ]
     client = MlflowClient(tracking_uri=uri)
     for rep in range(repeats):
@@ -195,36 +251,48 @@ def run_benchmark(
                 v.cpu_rates.append(m[mn.TOKENS] / m[mn.CPU_SECONDS])
                 v.extra = {k: m[k] for k in m if k.startswith(("preflight/", "data/tokens_", "train/peak"))}
                 v.peaks.append(m.get(mn.PEAK_RESERVED_GIB, rss))
+                v.losses.append(m[mn.FINAL_LOSS])
             else:
                 line = next(x for x in log.read_text().splitlines() if x.startswith("BENCH "))
                 res = json.loads(line[len("BENCH ") :])
                 v.rates.append(res["tokens_per_s"])
                 v.cpu_rates.append(res["tokens"] / res["cpu_seconds"])
                 v.peaks.append(res.get("peak_reserved_gib", rss))
+                if res.get("final_loss") is not None:
+                    v.losses.append(res["final_loss"])
                 v.extra = res
     return variants
 
 
 def report(variants: list[Variant], device: str) -> str:
-    """Side-by-side table: rate, peak memory, overhead ratio and packing speed-up."""
+    """Side-by-side table: rate, speed and loss against plain TRL, peak memory; overhead and packing lines."""
     by = {v.name: v for v in variants}
+    plain = by["plain TRL"]
     peak_name = "peak reserved GiB" if device == "cuda" else "peak RSS GiB"
     lines = [
-        f"{'variant':<18} {'real tokens/s':>14} {'tokens/CPU-s':>13} {peak_name:>18}  runs (tokens/s; tokens/CPU-s)"
+        f"{'variant':<22} {'real tokens/s':>14} {'tokens/CPU-s':>13} {'speed vs plain':>15} "
+        f"{'final loss':>11} {'loss vs plain':>14} {peak_name:>18}  runs (tokens/s; tokens/CPU-s)"
     ]
     for v in variants:
         runs = ", ".join(f"{r:.0f}" for r in v.rates) + "; " + ", ".join(f"{r:.0f}" for r in v.cpu_rates)
-        lines.append(f"{v.name:<18} {v.rate:14.1f} {v.cpu_rate:13.1f} {v.peak:18.3f}  {runs}")
-    ours, plain, packed = by["sftlab"], by["plain TRL"], by["sftlab packing"]
+        rel = (v.loss - plain.loss) / plain.loss if plain.losses and v.losses else float("nan")
+        lines.append(
+            f"{v.name:<22} {v.rate:14.1f} {v.cpu_rate:13.1f} {v.rate / plain.rate:14.3f}x "
+            f"{v.loss:11.4f} {rel:+14.2%} {v.peak:18.3f}  {runs}"
+        )
+    ours = by["sftlab"]
     ratio, cpu_ratio = ours.rate / plain.rate, ours.cpu_rate / plain.cpu_rate
     lines.append(
         f"framework overhead: sftlab / plain TRL = {ratio:.3f} wall, {cpu_ratio:.3f} per CPU-second "
         "(1.0 = none; target within 3%)"
     )
-    lines.append(
-        f"packing speed-up (effective tokens/s): {packed.rate / ours.rate:.2f}x wall, "
-        f"{packed.cpu_rate / ours.cpu_rate:.2f}x per CPU-second"
-    )
+    if "sftlab packing" in by:
+        packed = by["sftlab packing"]
+        lines.append(
+            f"packing speed-up (effective tokens/s): {packed.rate / ours.rate:.2f}x wall, "
+            f"{packed.cpu_rate / ours.cpu_rate:.2f}x per CPU-second (packed batches differ: its loss is "
+            "comparable, not equal)"
+        )
     if device == "cuda" and "preflight/estimate_gib" in ours.extra:
         est = ours.extra["preflight/estimate_gib"] - ours.extra.get("preflight/cuda_context_gib", 0)
         meas = ours.extra.get(mn.PEAK_RESERVED_GIB, float("nan"))

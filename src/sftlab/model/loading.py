@@ -103,6 +103,9 @@ def load_model(
         trust_remote_code=model_cfg.trust_remote_code,
         dtype=torch_dtype(dtype_name),
     )
+    attn = getattr(model_cfg, "attn_implementation", None)
+    if attn:
+        kwargs["attn_implementation"] = attn
     device_map = model_device_map(sharded) if on_gpu or bnb_config is not None else None
     if device_map is not None:
         kwargs["device_map"] = device_map

@@ -54,6 +54,8 @@ def build_sft_config(
         per_device_eval_batch_size=train_cfg.per_device_eval_batch_size,
         gradient_accumulation_steps=train_cfg.gradient_accumulation_steps,
         gradient_checkpointing=train_cfg.gradient_checkpointing,
+        gradient_checkpointing_kwargs=NON_REENTRANT if train_cfg.gradient_checkpointing else None,
+        use_liger_kernel=bool(train_cfg.get("use_liger_kernel", False)),
         max_length=max_length or train_cfg.max_length,
         packing=packing,
         packing_strategy=train_cfg.get("packing_strategy", "bfd"),
@@ -76,6 +78,12 @@ def build_sft_config(
     )
     kwargs.update(distributed or {})
     return SFTConfig(**kwargs)
+
+
+# Non-reentrant checkpointing: no input-grad hook needed for a frozen base, works with FSDP, and
+# what transformers 5 picks anyway when the trainer enables it; pinned so peft's own call (which
+# passes no use_reentrant) cannot leave the reentrant version in place.
+NON_REENTRANT = {"use_reentrant": False}
 
 
 def quiet_known_warnings() -> None:
@@ -145,7 +153,11 @@ def prepare_peft_model(model, lora_config, quantized: bool, gradient_checkpointi
     quiet_known_warnings()
     if quantized:
         # Casts norms/embeddings to fp32 and enables input grads, as QLoRA needs.
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=gradient_checkpointing,
+            gradient_checkpointing_kwargs=NON_REENTRANT,
+        )
     return get_peft_model(model, lora_config)
 
 
