@@ -8,12 +8,15 @@ config, bundled data). Steps, each timed and marked pass/FAIL in one table:
    ``torch.cuda.max_memory_allocated`` against the preflight's estimate for the same config);
 3. the eval stage through lm-eval's HFLM, with and without the adapter;
 4. contrastive-search generation (tokens/s);
-5. the saved adapter reloaded on a fresh 4-bit base gives the same logits.
+5. the saved adapter reloaded on a fresh 4-bit base gives the same logits;
+6. ``sftlab bench``'s speed levers on the tiny model (speed and final loss against plain TRL;
+   levers whose package is missing are skipped with the reason), table printed after this one;
+7. ``distributed=fsdp`` on 2 GPUs (torchrun, tiny model, a few steps); skipped with the reason on 1.
 
 Exit code 0 when every step passes, 1 when one fails, 2 when there is no CUDA device (nothing is
 measured then). Budget: well under 8 minutes on one GPU.
 
-    python scripts/gpu_check.py [--steps 20] [--memory-tolerance 0.10] [--skip-tests]
+    python scripts/gpu_check.py [--steps 20] [--memory-tolerance 0.10] [--skip-tests] [--skip-bench]
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Row:
     seconds: float
     figures: str
     ok: bool
+    skipped: bool = False
 
 
 def _timed(rows: list[Row], name: str, fn) -> object:
@@ -64,7 +68,10 @@ def _timed(rows: list[Row], name: str, fn) -> object:
 
 def _table(rows: list[Row], device: str) -> str:
     lines = [f"gpu-check on {device}", f"{'step':<22} {'time s':>8}  {'result':<6} figures", "-" * 100]
-    lines += [f"{r.step:<22} {r.seconds:>8.1f}  {'pass' if r.ok else 'FAIL':<6} {r.figures}" for r in rows]
+    lines += [
+        f"{r.step:<22} {r.seconds:>8.1f}  {'skip' if r.skipped else 'pass' if r.ok else 'FAIL':<6} {r.figures}"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -206,6 +213,46 @@ def _reload(work: Path, trained):
     return f"max |logit diff| {diff:.2e} on {reloaded.device}", diff <= 1e-3, None
 
 
+def _bench(steps: int):
+    """The speed levers on the tiny model on this GPU; passes when every variant trained."""
+    from sftlab.memory.benchmark import CPU_OVERRIDES, report, run_benchmark
+
+    variants = run_benchmark(CPU_OVERRIDES, steps, 1, cuda=True, tiny=True)
+    table = report(variants, "cuda")
+    by = {v.name: v for v in variants}
+    worst = max(abs(v.loss / by["plain TRL"].loss - 1) for v in variants if "packing" not in v.name)
+    figures = (
+        f"{len(variants)} variants; overhead {by['sftlab'].rate / by['plain TRL'].rate:.3f}; "
+        f"largest unpacked |loss - plain| {worst:.2%} (table below)"
+    )
+    return figures, True, table
+
+
+def _fsdp(work: Path, steps: int):
+    """torchrun 2 ranks, distributed=fsdp, tiny model in NF4; passes when the adapter is saved."""
+    import socket
+
+    import torch
+
+    if torch.cuda.device_count() < 2:
+        return f"needs 2 GPUs ({torch.cuda.device_count()} present)", True, "skipped"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run_dir = work / "fsdp"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+        "--master_port", str(port), str(ROOT / "train.py"), "distributed=fsdp", "logger=none", "eval=none",
+        f"paths.cache_dir={work / 'cache'}", f"hydra.run.dir={run_dir}", f"training.max_steps={steps}",
+        "training.logging_steps=1", "dataset.max_records=64", "lora.r=4", "model.dtype=bfloat16",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    saved = (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    if proc.returncode != 0 or not saved:
+        print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
+    return f"2 ranks, exit {proc.returncode}, adapter saved: {saved}", proc.returncode == 0 and saved, None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the steps, print the table, return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -214,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-tolerance", type=float, default=0.10, help="|measured/estimate - 1| allowed"
     )
     parser.add_argument("--skip-tests", action="store_true", help="skip the pytest -m gpu step")
+    parser.add_argument("--skip-bench", action="store_true", help="skip the speed-lever bench step")
     args = parser.parse_args(argv)
 
     import torch
@@ -239,7 +287,12 @@ def main(argv: list[str] | None = None) -> int:
             _timed(rows, "eval (HFLM) +/- adapter", lambda: _eval(work, trained))
             _timed(rows, "contrastive search", lambda: _contrastive(trained))
             _timed(rows, "adapter reload", lambda: _reload(work, trained))
+        bench = None if args.skip_bench else _timed(rows, "bench speed levers", lambda: _bench(args.steps))
+        if _timed(rows, "fsdp 2 GPUs", lambda: _fsdp(work, 3)) == "skipped":
+            rows[-1].skipped = True
     print(_table(rows, device))
+    if bench:
+        print(bench)
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0 if rows and all(r.ok for r in rows) else 1
 
