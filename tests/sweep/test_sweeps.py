@@ -429,7 +429,8 @@ def test_torchrun_ddp_on_two_cpu_processes(cache_dir, mlflow_uri, runs_of, tmp_p
     assert run.info.status == "FINISHED" and run.data.tags["ddp.world_size"] == "2"
     # 46 train records, batch 4 per rank (tiny preset): 23 records = 6 steps per rank and epoch, so 3
     # steps are half an epoch only if both ranks took a shard (one process alone: a quarter).
-    assert run.data.metrics["data/train_records"] == 46 and run.data.metrics["train/epoch"] == pytest.approx(0.5)
+    assert run.data.metrics["data/train_records"] == 46
+    assert run.data.metrics["train/epoch"] == pytest.approx(0.5)
     assert proc.stdout.count("MLflow run:") == 1 and "rank 0 saves the adapter" in proc.stdout
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
 
