@@ -206,3 +206,13 @@ def test_fsdp2_shards_our_lora_model_over_gloo(compose, tmp_path):
     assert r0["moved"] and r0["losses"] != r1["losses"]  # trained, on different data per rank
     for name, tensor in r0["after"].items():  # the gathered adapter is the same on both ranks
         assert torch.equal(tensor, r1["after"][name])
+
+
+def test_runs_are_tagged_with_their_strategy(compose, monkeypatch):
+    from sftlab.train.distributed import tags
+
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert tags(compose("distributed=fsdp")) == {}
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert tags(compose("distributed=fsdp")) == {"ddp.world_size": "2", "distributed": "fsdp"}
+    assert tags(compose())["distributed"] == "ddp"  # torchrun without distributed=: plain DDP, as before
