@@ -52,9 +52,9 @@ class EvalSummary:
         return "  ".join(parts)
 
 
-def _log_outcome(tracker, prefix: str, kind: str, outcome) -> dict[str, float]:
-    """Log one evaluation's metrics (``kind`` '' or 'base_') and results JSON."""
-    tracker.log_metrics({f"{prefix}/{kind}{k}": v for k, v in outcome.metrics.items()})
+def _log_outcome(tracker, prefix: str, kind: str, outcome, step: int | None = None) -> dict[str, float]:
+    """Log one evaluation's metrics (``kind`` '' or 'base_') at ``step`` and results JSON."""
+    tracker.log_metrics({f"{prefix}/{kind}{k}": v for k, v in outcome.metrics.items()}, step=step)
     tracker.log_metrics(
         {
             f"{prefix}/eval_{kind}questions_per_s": outcome.questions_per_s,
@@ -112,9 +112,11 @@ def _precision(cfg) -> dict:
 
 
 def evaluate_and_log(
-    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None
+    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None, step: int | None = None
 ) -> EvalSummary:
-    """Score ``model`` (with its adapter, if any) and its base on ``cfg.eval``; log to ``tracker``."""
+    """Score ``model`` (with its adapter, if any) and its base on ``cfg.eval``; log to ``tracker``
+    (the adapter's scores at ``step``: the last training step when they were also logged during
+    training, so they stay the run's latest value)."""
     from sftlab.evaluation.base_scores import (
         KEY_TAG,
         REUSED_TAG,
@@ -146,7 +148,7 @@ def evaluate_and_log(
     if has_adapter:
         log.info("Evaluating %s with the adapter", spec.task)
         outcome = run_task(lm, spec, ev, tm, ev.log_samples)
-        summary.adapter, adapter_rows = _log_outcome(tracker, prefix, "", outcome), outcome.samples
+        summary.adapter, adapter_rows = _log_outcome(tracker, prefix, "", outcome, step), outcome.samples
         _log_eval_input(tracker, spec, ev, outcome.results)
 
     if ev.evaluate_base or not has_adapter:
@@ -227,4 +229,14 @@ def eval_stage(cfg, tracker, result) -> None:
     """Post-training stage: evaluate the trained adapter and its base (``eval=none`` skips it)."""
     if not cfg.eval.enabled:
         return
-    evaluate_and_log(cfg, tracker, result.model, result.tokenizer, Path(result.output_dir), has_adapter=True)
+    from sftlab.evaluation.during_training import final_step
+
+    evaluate_and_log(
+        cfg,
+        tracker,
+        result.model,
+        result.tokenizer,
+        Path(result.output_dir),
+        has_adapter=True,
+        step=final_step(cfg.eval, result.global_step),
+    )
