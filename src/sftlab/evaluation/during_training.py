@@ -45,6 +45,8 @@ def eval_during_training_callback(cfg, tracker, tokenizer, work_dir):
         return None
     from transformers import TrainerCallback
 
+    from sftlab.evaluation.prompt_format import pass_prefix, passes
+
     ev = cfg.eval
     prefix = ev.metric_prefix or ev.task
 
@@ -65,14 +67,18 @@ def eval_during_training_callback(cfg, tracker, tokenizer, work_dir):
                 self.tm = task_manager(self.spec)
             was_training = model.training
             log.info("Evaluating %s at step %d", self.spec.task, state.global_step)
+            metrics = {}
             try:
                 # HFLM puts the model in eval mode (dropout off); gradient checkpointing only acts
                 # in train mode, and lm-eval scores under no_grad, so nothing is recorded for backward.
-                outcome = run_task(make_lm(model, tokenizer, ev.batch_size), self.spec, ev, self.tm, False)
+                lm = make_lm(model, tokenizer, ev.batch_size)
+                for chat in passes(ev):  # eval.chat_template: plain, chat template, or both
+                    outcome = run_task(lm, self.spec, ev, self.tm, False, chat=chat)
+                    metrics.update({f"{pass_prefix(prefix, chat)}/{k}": v for k, v in outcome.metrics.items()})
             finally:
                 if was_training:
                     model.train()  # back to training: dropout and gradient checkpointing on again
-            tracker.log_metrics({f"{prefix}/{k}": v for k, v in outcome.metrics.items()}, step=state.global_step)
+            tracker.log_metrics(metrics, step=state.global_step)
             self.steps.append(state.global_step)
             return control
 
