@@ -254,6 +254,7 @@ class RunConfig:
     force: bool = False  # sweeps: rerun jobs whose config already has a FINISHED run
     sweep: SweepConfig = field(default_factory=SweepConfig)
     resume: bool = False  # continue this config's unfinished run from its last checkpoint
+    seed: int = 42  # the run's seed; training.seed follows it (conf/training/default.yaml)
 
 
 @dataclass
