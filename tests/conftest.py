@@ -136,6 +136,7 @@ SHARED_OVERRIDES = (
     "training.logging_steps=2",
     "training.bf16=true",
     "eval.limit=8",
+    "eval.every_n_steps=2",  # Belebele scored at steps 2 and 4 too (tests/evaluation/test_during_training.py)
     f"generation.max_new_tokens={SHARED_MAX_NEW_TOKENS}",
     f"logger.register_model={SHARED_REGISTERED}",
 )

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SUBCOMMANDS = [
     "train", "eval", "judge", "data build", "data review", "data check-leaks",
-    "scores import", "report", "estimate", "bench", "chat", "merge", "export",
+    "scores import", "scores agree", "report", "estimate", "bench", "chat", "merge", "export",
 ]  # fmt: skip
 
 

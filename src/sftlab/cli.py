@@ -57,6 +57,8 @@ COMMANDS: tuple[Command, ...] = (
             "data_check_leaks", "sftlab.data.leak_check:main", kind="compose"),
     Command("scores import", "bring people's filled-in judge scores back into their MLflow run",
             "scores_import", "sftlab.judge.human_import:main", kind="compose"),
+    Command("scores agree", "agreement of two judge runs on the attempts both graded (kappa, Spearman, CIs)",
+            "scores_agree", "sftlab.judge.judge_agreement:main", kind="compose"),
     Command("report", "tables and figures of an experiment or a sweep, from MLflow",
             "report", "sftlab.report.command:main", kind="compose"),
     Command("estimate", "peak-memory estimate of one or more configs, without loading a weight",

@@ -125,6 +125,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
     """The work of a job, inside an open tracked run (``resume_from``: checkpoint to continue)."""
     from sftlab.config.runtime import in_multirun
     from sftlab.data.loading import build_datasets
+    from sftlab.evaluation.during_training import eval_during_training_callback
     from sftlab.model.adapters import build_lora_config
     from sftlab.model.loading import load_model, load_tokenizer, resolve_source
     from sftlab.model.precision import resolve_precision
@@ -178,7 +179,11 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
         block,
         fsdp_training_args(cfg.distributed, cfg.training.gradient_checkpointing, layer_classes(model)),
     )
-    trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, [metrics_callback(tracker)])
+    callbacks = [metrics_callback(tracker)]
+    scorer = eval_during_training_callback(cfg, tracker, tokenizer, output_dir)  # eval.every_n_steps
+    if scorer is not None:
+        callbacks.append(scorer)
+    trainer = build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks)
     tracker.set_tags({"adapter_dtype": ADAPTER_DTYPE})  # fp32 master weights, even under QLoRA
     started, cpu_started = time.perf_counter(), time.process_time()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -215,7 +220,16 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
         tracker.log_artifacts(adapter_dir, artifact_path="adapter")
     # A sharded model is no whole model for later in-process stages (FSDP runs eval=none judge=none).
     model = None if sharded else trainer.model
-    return RunResult(final_loss, tracker.run_id, str(adapter_dir), str(output_dir), metrics, model, tokenizer)
+    return RunResult(
+        final_loss,
+        tracker.run_id,
+        str(adapter_dir),
+        str(output_dir),
+        metrics,
+        model,
+        tokenizer,
+        global_step=trainer.state.global_step,
+    )
 
 
 def run(cfg: DictConfig) -> RunResult:

@@ -232,3 +232,18 @@ def test_a_lora_rank_above_the_layers_rank_warns(compose, caplog):
     with caplog.at_level(logging.WARNING, logger="sftlab.validation"):
         check_lora_targets(compose("lora.r=16"))
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_top_level_seed_is_the_training_seed(compose):
+    """`-m seed=1,2,3` as the issue writes it: `seed` sets training.seed (and training.seed= still works)."""
+    from sftlab.config.errors import ConfigError
+    from sftlab.validation import check_command_line
+
+    assert compose().training.seed == 42
+    cfg = compose("seed=3")
+    assert (cfg.seed, cfg.training.seed) == (3, 3)
+    assert compose("training.seed=5").training.seed == 5
+    check_command_line(["seed=3"])  # the unknown-key checker knows it
+    check_command_line(["seed=1,2,3", "lora.r=4,8"])  # each sweep value is checked too
+    with pytest.raises(ConfigError, match="seeds"):
+        check_command_line(["seeds=3"])

@@ -18,6 +18,7 @@ def _run(overrides, metrics, model="tiny_llama"):
 
 def test_runs_differing_only_in_seed_are_one_configuration():
     assert config_of(_run("lora.r=4,training.seed=2", {})) == ("tiny_llama lora.r=4", "2")
+    assert config_of(_run("lora.r=4,seed=3", {})) == ("tiny_llama lora.r=4", "3")  # -m seed=1,2,3
     assert config_of(_run("lora.target_modules=[q_proj,v_proj],training.seed=1", {}))[0] == (
         "tiny_llama lora.target_modules=[q_proj,v_proj]"
     )

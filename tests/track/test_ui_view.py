@@ -56,7 +56,7 @@ def test_run_name_says_model_overrides_and_hash(fresh_run, trained_tiny):
     )  # the full string, sorted by key as Hydra does
     # The name keeps the overrides' last key segment, cut at 48 characters (short_overrides, tested below).
     assert run.info.run_name == f"tiny_llama-{short_overrides(overrides)}-{chash[:6]}"
-    assert run.info.run_name.startswith("tiny_llama-dataset=alpaca_dolly_es_sample,limit=8,")
+    assert run.info.run_name.startswith("tiny_llama-dataset=alpaca_dolly_es_sample,every_n_steps=2,")
 
 
 def test_description_is_a_result_card(fresh_run):

@@ -65,6 +65,17 @@ class ScoresImportConfig:
 
 
 @dataclass
+class ScoresAgreeConfig:
+    """Root of ``conf/scores_agree.yaml``."""
+
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    run_a: str = MISSING  # a judged MLflow run
+    run_b: str = MISSING  # another judged run of the same answers
+    confidence: float = 0.95  # of the bootstrap intervals
+    seed: int = 0  # of the bootstrap
+
+
+@dataclass
 class ReviewConfig:
     """Root of ``conf/data_review.yaml``."""
 
@@ -113,6 +124,7 @@ SCHEMAS = {
     "eval_run_schema": (EvalRunConfig, None),
     "report_schema": (ReportConfig, None),
     "scores_import_schema": (ScoresImportConfig, None),
+    "scores_agree_schema": (ScoresAgreeConfig, None),
     "runs_schema": (RunsConfig, None),
     "data_review_schema": (ReviewConfig, None),
     "data_check_leaks_schema": (CheckLeaksConfig, None),

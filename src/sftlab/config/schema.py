@@ -189,6 +189,8 @@ class EvalConfig:
     confidence_level: float = 0.95
     bootstrap_resamples: int = 10000
     bootstrap_seed: int = 0
+    chat_template: str = "false"  # false: plain prompts | true: the model's chat template (<prefix>_chat/) | both
+    every_n_steps: int | None = None  # also score the task every N optimizer steps while training; null/0: off
     data: EvalDataConfig = field(default_factory=EvalDataConfig)
 
 
@@ -279,6 +281,7 @@ class RunConfig:
     force: bool = False  # sweeps: rerun jobs whose config already has a FINISHED run
     sweep: SweepConfig = field(default_factory=SweepConfig)
     resume: bool = False  # continue this config's unfinished run from its last checkpoint
+    seed: int = 42  # the run's seed; training.seed follows it (conf/training/default.yaml)
 
 
 @dataclass

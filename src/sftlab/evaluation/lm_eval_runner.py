@@ -105,8 +105,9 @@ def make_lm(model, tokenizer, batch_size: int):
     return HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
 
 
-def run_task(lm, spec, eval_cfg, task_manager, log_samples: bool = True) -> EvalOutcome:
-    """Evaluate ``lm`` on ``spec``'s task with the configured few-shot and limit."""
+def run_task(lm, spec, eval_cfg, task_manager, log_samples: bool = True, chat: bool = False) -> EvalOutcome:
+    """Evaluate ``lm`` on ``spec``'s task with the configured few-shot and limit; ``chat``: each
+    prompt rendered through the tokenizer's chat template (lm-eval's ``apply_chat_template``)."""
     from lm_eval import simple_evaluate
 
     started = time.perf_counter()
@@ -118,6 +119,7 @@ def run_task(lm, spec, eval_cfg, task_manager, log_samples: bool = True) -> Eval
         limit=eval_cfg.limit,
         batch_size=eval_cfg.batch_size,
         log_samples=log_samples,
+        apply_chat_template=chat,
     )
     seconds = time.perf_counter() - started
     samples = (out.get("samples") or {}).get(spec.run_name, [])

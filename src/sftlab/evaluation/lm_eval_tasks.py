@@ -116,6 +116,12 @@ def check_settings(eval_cfg) -> None:
         raise ConfigError(f"eval.num_fewshot must be >= 0 (got {eval_cfg.num_fewshot})")
     if eval_cfg.limit is not None and eval_cfg.limit <= 0:
         raise ConfigError(f"eval.limit must be > 0 or null for all questions (got {eval_cfg.limit})")
+    from sftlab.evaluation.prompt_format import mode
+
+    mode(eval_cfg)  # eval.chat_template: false | true | both
+    every = eval_cfg.get("every_n_steps")
+    if every is not None and every < 0:
+        raise ConfigError(f"eval.every_n_steps must be > 0, or 0/null for no evaluation during training (got {every})")
 
 
 def check_task(eval_cfg) -> None:

@@ -52,9 +52,9 @@ class EvalSummary:
         return "  ".join(parts)
 
 
-def _log_outcome(tracker, prefix: str, kind: str, outcome) -> dict[str, float]:
-    """Log one evaluation's metrics (``kind`` '' or 'base_') and results JSON."""
-    tracker.log_metrics({f"{prefix}/{kind}{k}": v for k, v in outcome.metrics.items()})
+def _log_outcome(tracker, prefix: str, kind: str, outcome, step: int | None = None) -> dict[str, float]:
+    """Log one evaluation's metrics (``kind`` '' or 'base_') at ``step`` and results JSON."""
+    tracker.log_metrics({f"{prefix}/{kind}{k}": v for k, v in outcome.metrics.items()}, step=step)
     tracker.log_metrics(
         {
             f"{prefix}/eval_{kind}questions_per_s": outcome.questions_per_s,
@@ -112,9 +112,32 @@ def _precision(cfg) -> dict:
 
 
 def evaluate_and_log(
-    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None
+    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None, step: int | None = None
 ) -> EvalSummary:
-    """Score ``model`` (with its adapter, if any) and its base on ``cfg.eval``; log to ``tracker``."""
+    """Score ``model`` (with its adapter, if any) and its base on ``cfg.eval``; log to ``tracker``
+    (the adapter's scores at ``step``: the last training step when they were also logged during
+    training, so they stay the run's latest value).
+
+    ``eval.chat_template`` picks the passes: plain (``<prefix>/``), through the chat template
+    (``<prefix>_chat/``), or both; the first pass's summary is returned.
+    """
+    from sftlab.evaluation.prompt_format import check_tokenizer, passes
+
+    chats = passes(cfg.eval)
+    if any(chats):
+        check_tokenizer(tokenizer, cfg.model.name)
+    summaries = [
+        _evaluate_pass(cfg, tracker, model, tokenizer, work_dir, has_adapter, precision, step, chat, first=i == 0)
+        for i, chat in enumerate(chats)
+    ]
+    return summaries[0]
+
+
+def _evaluate_pass(
+    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision, step, chat: bool, first: bool
+) -> EvalSummary:
+    """One pass of :func:`evaluate_and_log`: plain prompts, or (``chat``) the chat template under
+    ``<prefix>_chat/`` with its own base-score cache tags (``sftlab.base_eval_key_chat``, ...)."""
     from sftlab.evaluation.base_scores import (
         KEY_TAG,
         REUSED_TAG,
@@ -126,12 +149,14 @@ def evaluate_and_log(
     )
     from sftlab.evaluation.lm_eval_runner import make_lm, run_task
     from sftlab.evaluation.lm_eval_tasks import prepare_task, task_manager
+    from sftlab.evaluation.prompt_format import CHAT_SUFFIX, pass_prefix
     from sftlab.evaluation.samples_table import base_rows_of, combined_rows, log_samples_table
 
     ev = cfg.eval
-    prefix = ev.metric_prefix or ev.task
+    prefix = pass_prefix(ev.metric_prefix or ev.task, chat)
+    suffix = CHAT_SUFFIX if chat else ""  # the chat pass's base-score tags, beside the plain pass's
     spec = prepare_task(ev, work_dir)
-    if spec.yaml_path:
+    if spec.yaml_path and first:
         tracker.log_artifact(spec.yaml_path, artifact_path="eval")
     synthetic = bool(ev.data.get("synthetic", False))
     tracker.set_tags(
@@ -139,20 +164,23 @@ def evaluate_and_log(
     )
     tm = task_manager(spec)
     lm = make_lm(model, tokenizer, ev.batch_size)
-    summary = EvalSummary(task=spec.task, synthetic=synthetic)
+    summary = EvalSummary(task=f"{spec.task} (chat template)" if chat else spec.task, synthetic=synthetic)
 
     adapter_rows: list[dict] = []
     base_rows: list[dict] = []
     if has_adapter:
         log.info("Evaluating %s with the adapter", spec.task)
-        outcome = run_task(lm, spec, ev, tm, ev.log_samples)
-        summary.adapter, adapter_rows = _log_outcome(tracker, prefix, "", outcome), outcome.samples
-        _log_eval_input(tracker, spec, ev, outcome.results)
+        outcome = run_task(lm, spec, ev, tm, ev.log_samples, chat=chat)
+        summary.adapter, adapter_rows = _log_outcome(tracker, prefix, "", outcome, step), outcome.samples
+        if first:
+            _log_eval_input(tracker, spec, ev, outcome.results)
 
     if ev.evaluate_base or not has_adapter:
         parts = base_key_parts(
             cfg.model, cfg.quantization, precision or _precision(cfg), spec, ev, device_type(model)
         )
+        if chat:  # the plain key stays as it was, so plain base scores cached earlier still count
+            parts["chat_template"] = True
         key = base_key(parts)
         tracker.log_text(
             json.dumps({"key": key, **parts}, indent=2, sort_keys=True, default=str),
@@ -160,7 +188,7 @@ def evaluate_and_log(
         )
         uri = cfg.logger.tracking_uri if cfg.logger.backend == "mlflow" else None
         cached = (
-            find_cached(uri, key, prefix, exclude_run=tracker.run_id)
+            find_cached(uri, key, prefix, exclude_run=tracker.run_id, tag_suffix=suffix)
             if (uri and ev.reuse_base_score)
             else None
         )
@@ -171,20 +199,20 @@ def evaluate_and_log(
             summary.base, summary.base_source, summary.base_reused = metrics, run_id, True
             if ev.log_samples:  # the base's answers, from the run that computed them
                 base_rows = base_rows_of(uri, run_id, prefix)
-            if not has_adapter:
+            if not has_adapter and first:
                 _log_eval_input(tracker, spec, ev, {})
         else:
             log.info("Evaluating %s on the base model (adapter disabled)", spec.task)
             no_adapter = model.disable_adapter() if has_adapter else contextlib.nullcontext()
             with no_adapter:
-                outcome = run_task(lm, spec, ev, tm, ev.log_samples)
+                outcome = run_task(lm, spec, ev, tm, ev.log_samples, chat=chat)
             summary.base, base_rows = _log_outcome(tracker, prefix, "base_", outcome), outcome.samples
             summary.base_source = tracker.run_id
-            if not has_adapter:
+            if not has_adapter and first:
                 _log_eval_input(tracker, spec, ev, outcome.results)
-        tags = {KEY_TAG: key, REUSED_TAG: str(summary.base_reused).lower()}
+        tags = {KEY_TAG + suffix: key, REUSED_TAG + suffix: str(summary.base_reused).lower()}
         if summary.base_source:
-            tags[SOURCE_TAG] = summary.base_source
+            tags[SOURCE_TAG + suffix] = summary.base_source
         tracker.set_tags(tags)
 
     if summary.adapter is not None and summary.base is not None:
@@ -197,7 +225,7 @@ def evaluate_and_log(
     log_samples_table(tracker, prefix, adapter_rows, base_rows)  # both answers per question
     summary.paired = _log_paired(tracker, prefix, ev, combined_rows(adapter_rows, base_rows))
     print(summary.line(), flush=True)
-    note = chance_note(cfg, ev)
+    note = chance_note(cfg, ev) if first else None
     if note:
         print(note, flush=True)
     return summary
@@ -227,4 +255,14 @@ def eval_stage(cfg, tracker, result) -> None:
     """Post-training stage: evaluate the trained adapter and its base (``eval=none`` skips it)."""
     if not cfg.eval.enabled:
         return
-    evaluate_and_log(cfg, tracker, result.model, result.tokenizer, Path(result.output_dir), has_adapter=True)
+    from sftlab.evaluation.during_training import final_step
+
+    evaluate_and_log(
+        cfg,
+        tracker,
+        result.model,
+        result.tokenizer,
+        Path(result.output_dir),
+        has_adapter=True,
+        step=final_step(cfg.eval, result.global_step),
+    )

@@ -1,6 +1,6 @@
 """Seeds as replicates: runs that differ only in their seed form one configuration.
 
-``sftlab train -m training.seed=1,2,3 lora.r=4,8`` trains every configuration three times. The
+``sftlab train -m seed=1,2,3 lora.r=4,8`` (or ``training.seed=1,2,3``) trains every configuration three times. The
 report groups the runs by model and overrides without the seed, and shows per configuration
 the mean and a Student-t 95 % interval across seeds of each metric. A configuration whose
 difference from the best one the seeds cannot separate (Welch's t-test, p >= 0.05, scipy) is
