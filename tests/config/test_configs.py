@@ -247,3 +247,17 @@ def test_top_level_seed_is_the_training_seed(compose):
     check_command_line(["seed=1,2,3", "lora.r=4,8"])  # each sweep value is checked too
     with pytest.raises(ConfigError, match="seeds"):
         check_command_line(["seeds=3"])
+
+
+def test_seed_alias_and_training_seed_are_one_config(compose):
+    """Sweep skip-done and resume find a run by its config hash: seed=3 and training.seed=3 are the same
+    run, and a different seed is a different one."""
+    from omegaconf import OmegaConf
+
+    from sftlab.track.tracker import config_hash
+
+    def chash(*overrides):
+        return config_hash(OmegaConf.to_container(compose(*overrides), resolve=True))
+
+    assert chash("seed=3") == chash("training.seed=3")
+    assert chash("seed=3") != chash("seed=4")

@@ -70,7 +70,9 @@ def flatten(d: dict, prefix: str = "") -> dict[str, str]:
 
 def config_hash(resolved: dict) -> str:
     """Stable hash of what determines a run's result (not where it is logged or written)."""
-    relevant = {k: v for k, v in resolved.items() if k not in ("logger", "paths", "force", "resume")}
+    # The top-level ``seed`` is an alias whose value lives on in ``training.seed``: leaving it out
+    # makes ``seed=3`` and ``training.seed=3`` one config, and keeps hashes of runs made before the alias.
+    relevant = {k: v for k, v in resolved.items() if k not in ("logger", "paths", "force", "resume", "seed")}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
