@@ -203,9 +203,10 @@ def evaluate_and_log(
     return summary
 
 
-# The README demo that teaches the sample's answers, so that the adapter visibly beats the base.
+# The README demo that teaches a tiny model to answer D, so that its choices visibly move (the sample's
+# answers are balanced over A-D: a tiny random model cannot learn them in a few dozen steps).
 DEMO_COMMAND = (
-    "python train.py dataset=belebele_answers model.prompt_format=plain training.max_steps=30 "
+    "python train.py dataset=belebele_letter_d model.prompt_format=plain training.max_steps=30 "
     "training.lr_scheduler_type=constant training.warmup_ratio=0"
 )
 
@@ -215,11 +216,11 @@ def chance_note(cfg, ev) -> str | None:
     if cfg.model.get("build") is None or not str(ev.task).startswith("belebele"):
         return None
     dataset = cfg.get("dataset")  # `sftlab eval` has no training data of its own
-    if dataset is not None and dataset.name == "belebele_answers":  # the demo: its jump is the point
+    if dataset is not None and dataset.name == "belebele_letter_d":  # the demo itself
         return None
     return (
         "  (a tiny random model sits near chance, 0.25 for 4 choices, with or without the adapter; "
-        f"a real effect: {DEMO_COMMAND})"
+        f"an adapter that visibly changes the choices: {DEMO_COMMAND})"
     )
 
 

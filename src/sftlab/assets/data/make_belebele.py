@@ -8,13 +8,18 @@ Writes, next to this file:
   Spanish passages) in the exact record format of ``facebook/belebele``: ``link``,
   ``question_number``, ``flores_passage``, ``question``, ``mc_answer1``..``mc_answer4``,
   ``correct_answer_num`` (the *string* "1".."4"), ``dialect``, ``ds``. The correct option is
-  spread evenly over the four positions (20 each), so a model with no knowledge scores ~25 %;
-  its position follows the question kind (see ``KIND_POSITION``), which keeps it learnable.
+  spread evenly over the four positions (20 each) and independently of the question kind (5
+  per kind and position, see ``positions``), so a model that does not read the passage scores
+  ~25 %, whatever it guesses from the position or the kind of question.
 * ``belebele_spa_answers.jsonl`` -- the same 80 questions as Alpaca records whose
   ``instruction`` is the exact prompt lm-eval's ``belebele_*`` tasks show the model
   (``P: ...\\nQ: ...\\nA: ...\\nB: ...\\nC: ...\\nD: ...\\nAnswer:``) and whose ``output`` is the
   correct letter. Training on it with ``model.prompt_format=plain`` teaches the answers, which
-  the end-to-end test and the demo use to show the adapter's accuracy rising above the base.
+  a model that can read the passages (or memorise 80 answers) can learn.
+* ``belebele_spa_letter_d.jsonl`` -- the same prompts, every one answered ``D``. The tiny random
+  test models cannot learn 80 balanced answers in a few dozen steps, but they learn this
+  preference: the end-to-end test and the demo use it to show that evaluation sees what training
+  taught (the adapter's choices move to D; its accuracy stays ~25 % because the answers are balanced).
 
 All passages are written for this project from small fact tables; nothing is copied from
 Belebele or FLORES. Standard library only, fixed seed: two runs write identical bytes.
@@ -30,6 +35,8 @@ SEED = 2024
 HERE = Path(__file__).resolve().parent
 BELEBELE_PATH = HERE / "belebele_spa_sample.jsonl"
 ANSWERS_PATH = HERE / "belebele_spa_answers.jsonl"
+LETTER_PATH = HERE / "belebele_spa_letter_d.jsonl"
+TAUGHT_LETTER = "D"
 N_PASSAGES = 40
 LETTERS = "ABCD"
 
@@ -89,19 +96,19 @@ TEMPLATES = [
     "{pet}, para descansar suele {hobby} y guarda una foto de {place} en la nevera.",
 ]
 
-# Question kinds: the question text and the fact table its options come from. Each kind puts
-# its correct option at one fixed position (KIND_POSITION): a pattern the 2-layer test models can
-# learn from the answers file in a few dozen steps, which memorising 80 unrelated letters is not.
-# Real Belebele has no such pattern; the fixture only has to make "the adapter learned the
-# answers" measurable. Positions stay balanced (20 questions each), so a model that has not
-# learned them sits at chance.
+# Question kinds: the question text and the fact table its options come from.
 QUESTIONS = {
     "city": ("¿En qué ciudad vive {name}?", CITIES),
     "job": ("¿Cuál es el trabajo de {name}?", JOBS),
     "hobby": ("¿Qué le gusta hacer a {name} en su tiempo libre?", HOBBIES),
     "pet": ("¿Con qué animales vive {name}?", PETS),
 }
-KIND_POSITION = {"city": 3, "job": 1, "hobby": 4, "pet": 2}
+# Where the correct option goes: every kind puts it at every position equally often (20 questions
+# per kind, 5 at each of A-D), in a seeded shuffled order. So neither the position alone nor the
+# question kind says anything about the answer: a model has to read the passage (or memorise the
+# 80 questions, which is what the tiny test models do when taught the answers file). An earlier
+# version fixed the position by kind, which let a model score without reading.
+POSITION_SEED = 7
 KINDS = ["city", "job", "hobby", "pet"]
 
 
@@ -118,9 +125,22 @@ def prompt(record: dict) -> str:
     )
 
 
+def positions(kinds: list[str], per_kind: int) -> dict[str, list[int]]:
+    """For each kind, ``per_kind`` correct positions (1-4), each equally often, in a seeded order."""
+    assert per_kind % 4 == 0, per_kind
+    rng = random.Random(POSITION_SEED)
+    out = {}
+    for kind in kinds:
+        order = [1, 2, 3, 4] * (per_kind // 4)
+        rng.shuffle(order)
+        out[kind] = order
+    return out
+
+
 def build() -> list[dict]:
     """The fixture's records, in passage order."""
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # the facts and distractors; the positions have their own seed
+    slots = positions(KINDS, 2 * N_PASSAGES // len(KINDS))
     records = []
     for i in range(N_PASSAGES):
         facts = {
@@ -134,12 +154,12 @@ def build() -> list[dict]:
             "day": rng.choice(MARKET_DAYS),
         }
         passage = TEMPLATES[i % len(TEMPLATES)].format(**facts)
-        # Passage i asks kinds i and i+1 (mod 4): every kind, hence every position, 20 times.
+        # Passage i asks kinds i and i+1 (mod 4): every kind 20 times.
         for q_number, kind in enumerate((KINDS[i % 4], KINDS[(i + 1) % 4]), 1):
             question, table = QUESTIONS[kind]
             correct = facts[kind]
             distractors = rng.sample([v for v in table if v != correct and v not in passage], 3)
-            pos = KIND_POSITION[kind]
+            pos = slots[kind].pop()
             options = distractors[: pos - 1] + [correct] + distractors[pos - 1 :]
             rec = {
                 "link": f"https://sftlab.invalid/belebele_spa_sample/{i + 1:02d}",
@@ -163,6 +183,12 @@ def answers(records: list[dict]) -> list[dict]:
     ]
 
 
+def letter(records: list[dict], taught: str = TAUGHT_LETTER) -> list[dict]:
+    """The same prompts, every one answered ``taught``: a preference a tiny model learns in a few
+    dozen steps (80 balanced answers it cannot), so evaluation can be shown to see what training taught."""
+    return [{"instruction": prompt(r), "input": "", "output": taught} for r in records]
+
+
 def write_jsonl(path: Path, records: list[dict]) -> None:
     """UTF-8 JSON Lines, non-ASCII kept, ``\\n`` line endings."""
     with path.open("w", encoding="utf-8", newline="\n") as fh:
@@ -178,8 +204,10 @@ def main() -> None:
     assert len({(r["link"], r["question_number"]) for r in records}) == len(records)
     write_jsonl(BELEBELE_PATH, records)
     write_jsonl(ANSWERS_PATH, answers(records))
+    write_jsonl(LETTER_PATH, letter(records))
     print(f"wrote {BELEBELE_PATH.name}: {len(records)} questions (correct option counts {counts})")
     print(f"wrote {ANSWERS_PATH.name}: {len(records)} answer records")
+    print(f"wrote {LETTER_PATH.name}: {len(records)} records answered {TAUGHT_LETTER}")
 
 
 if __name__ == "__main__":
