@@ -16,7 +16,7 @@ import pytest
 
 DATA = Path(__file__).resolve().parents[2] / "src/sftlab/assets/data"
 CHANCE_BOUND = 0.35
-SAMPLES = ["belebele_spa_sample.jsonl"]
+SAMPLES = ["belebele_spa_sample.jsonl", "belebele_eng_sample.jsonl"]  # Spanish, English control
 
 
 def _generator():
@@ -60,7 +60,7 @@ def _accuracy(records, rule, key):
 def sample(request):
     gen = _generator()
     records = _records(request.param)
-    questions = gen.QUESTIONS
+    questions = gen.LANGUAGES["eng_Latn" if "_eng_" in request.param else "spa_Latn"]["questions"]
     return records, lambda r: _kind(r, questions)
 
 
@@ -68,12 +68,15 @@ def test_sample_keeps_belebele_record_format(sample):
     from sftlab.data.eval_data import BELEBELE_FIELDS, read_eval_file
 
     records, _ = sample
+    assert read_eval_file(str(DATA / Path(records[0]["link"]).parent.name) + ".jsonl", "belebele") == records
     assert len(records) == 80
     for r in records:
         assert set(r) == {*BELEBELE_FIELDS, "link", "question_number", "dialect", "ds"} | set(r)
         assert set(BELEBELE_FIELDS) <= set(r) and r["correct_answer_num"] in {"1", "2", "3", "4"}
         assert r["link"].startswith("https://sftlab.invalid/")  # synthetic, never a real Belebele link
-    assert len(read_eval_file(str(DATA / "belebele_spa_sample.jsonl"), "belebele")) == 80
+    assert {r["dialect"] for r in records} == {
+        "eng_Latn" if "/belebele_eng" in records[0]["link"] else "spa_Latn"
+    }
 
 
 def test_positions_are_balanced_overall_and_within_each_question_kind(sample):

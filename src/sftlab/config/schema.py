@@ -188,6 +188,9 @@ class EvalConfig:
     bootstrap_resamples: int = 10000
     bootstrap_seed: int = 0
     data: EvalDataConfig = field(default_factory=EvalDataConfig)
+    # The same benchmark in English, scored in the same run: none | eng_sample | eng_full
+    control: str = "none"
+    control_prefix: str = "belebele_eng"  # MLflow: belebele_eng/acc, belebele_eng/base_acc, ...
 
 
 @dataclass

@@ -75,8 +75,11 @@ def base_key(parts: dict) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def find_cached(tracking_uri: str, key: str, prefix: str, exclude_run: str | None = None):
-    """``(run_id, {metric: value})`` of the earliest run that computed this base score, or None."""
+def find_cached(tracking_uri: str, key: str, prefix: str, exclude_run: str | None = None, tag_suffix: str = ""):
+    """``(run_id, {metric: value})`` of the earliest run that computed this base score, or None.
+
+    ``tag_suffix``: the suffix of the key/reused tags (``.<prefix>`` for a control task, whose
+    tags sit beside the main task's in the same run)."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
@@ -85,7 +88,7 @@ def find_cached(tracking_uri: str, key: str, prefix: str, exclude_run: str | Non
         return None
     runs = client.search_runs(
         experiments,
-        filter_string=f"tags.`{KEY_TAG}` = '{key}' and tags.`{REUSED_TAG}` = 'false'",
+        filter_string=f"tags.`{KEY_TAG}{tag_suffix}` = '{key}' and tags.`{REUSED_TAG}{tag_suffix}` = 'false'",
         order_by=["attributes.start_time ASC"],
         max_results=50,
     )

@@ -112,9 +112,11 @@ def _precision(cfg) -> dict:
 
 
 def evaluate_and_log(
-    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None
+    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None, ev=None, control: bool = False
 ) -> EvalSummary:
-    """Score ``model`` (with its adapter, if any) and its base on ``cfg.eval``; log to ``tracker``."""
+    """Score ``model`` (with its adapter, if any) and its base on ``ev`` (default ``cfg.eval``); log to
+    ``tracker``. ``control``: a second task of the same run (:mod:`sftlab.evaluation.control`),
+    whose run tags carry the suffix ``.<prefix>`` so they do not overwrite the main task's."""
     from sftlab.evaluation.base_scores import (
         KEY_TAG,
         REUSED_TAG,
@@ -128,14 +130,19 @@ def evaluate_and_log(
     from sftlab.evaluation.lm_eval_tasks import prepare_task, task_manager
     from sftlab.evaluation.samples_table import base_rows_of, combined_rows, log_samples_table
 
-    ev = cfg.eval
+    ev = cfg.eval if ev is None else ev
     prefix = ev.metric_prefix or ev.task
+    sfx = f".{prefix}" if control else ""  # run tags are one value per name: the control's get a suffix
     spec = prepare_task(ev, work_dir)
     if spec.yaml_path:
         tracker.log_artifact(spec.yaml_path, artifact_path="eval")
     synthetic = bool(ev.data.get("synthetic", False))
     tracker.set_tags(
-        {"eval.task": spec.task, "eval.data": spec.data_id[:16], "eval.synthetic": str(synthetic).lower()}
+        {
+            f"eval.task{sfx}": spec.task,
+            f"eval.data{sfx}": spec.data_id[:16],
+            f"eval.synthetic{sfx}": str(synthetic).lower(),
+        }
     )
     tm = task_manager(spec)
     lm = make_lm(model, tokenizer, ev.batch_size)
@@ -160,7 +167,7 @@ def evaluate_and_log(
         )
         uri = cfg.logger.tracking_uri if cfg.logger.backend == "mlflow" else None
         cached = (
-            find_cached(uri, key, prefix, exclude_run=tracker.run_id)
+            find_cached(uri, key, prefix, exclude_run=tracker.run_id, tag_suffix=sfx)
             if (uri and ev.reuse_base_score)
             else None
         )
@@ -182,9 +189,9 @@ def evaluate_and_log(
             summary.base_source = tracker.run_id
             if not has_adapter:
                 _log_eval_input(tracker, spec, ev, outcome.results)
-        tags = {KEY_TAG: key, REUSED_TAG: str(summary.base_reused).lower()}
+        tags = {KEY_TAG + sfx: key, REUSED_TAG + sfx: str(summary.base_reused).lower()}
         if summary.base_source:
-            tags[SOURCE_TAG] = summary.base_source
+            tags[SOURCE_TAG + sfx] = summary.base_source
         tracker.set_tags(tags)
 
     if summary.adapter is not None and summary.base is not None:
@@ -229,3 +236,16 @@ def eval_stage(cfg, tracker, result) -> None:
     if not cfg.eval.enabled:
         return
     evaluate_and_log(cfg, tracker, result.model, result.tokenizer, Path(result.output_dir), has_adapter=True)
+    evaluate_control(cfg, tracker, result.model, result.tokenizer, Path(result.output_dir), has_adapter=True)
+
+
+def evaluate_control(cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None):
+    """The English control (``eval.control``), in the same run under ``eval.control_prefix``; None if off."""
+    from sftlab.evaluation.control import control_eval
+
+    control = control_eval(cfg.eval)
+    if control is None:
+        return None
+    return evaluate_and_log(
+        cfg, tracker, model, tokenizer, work_dir, has_adapter, precision=precision, ev=control, control=True
+    )

@@ -21,6 +21,9 @@ Writes, next to this file:
   preference: the end-to-end test and the demo use it to show that evaluation sees what training
   taught (the adapter's choices move to D; its accuracy stays ~25 % because the answers are balanced).
 
+* ``belebele_eng_sample.jsonl`` -- the English control (``eng_Latn``): the same 80 questions
+  from English tables (passage i tells the same story), balanced the same way. Synthetic too.
+
 All passages are written for this project from small fact tables; nothing is copied from
 Belebele or FLORES. Standard library only, fixed seed: two runs write identical bytes.
 """
@@ -111,6 +114,53 @@ QUESTIONS = {
 POSITION_SEED = 7
 KINDS = ["city", "job", "hobby", "pet"]
 
+# The English control (eng_Latn): the same generator on English tables, index-parallel to the
+# Spanish ones, so passage i tells the same story and the positions are balanced the same way.
+ENG_JOBS = [
+    "nurse", "carpenter", "music teacher", "baker", "veterinarian", "electrician",
+    "librarian", "cook", "photographer", "mechanic", "pharmacist", "gardener",
+]  # fmt: skip
+ENG_HOBBIES = [
+    "painting watercolours", "playing chess", "riding a bicycle", "growing tomatoes",
+    "playing the guitar", "watching birds", "making pottery", "swimming in the river",
+    "reading detective novels", "dancing salsa", "collecting stamps", "climbing mountains",
+]  # fmt: skip
+ENG_PETS = [
+    "a grey cat", "a small dog", "two turtles", "a green parrot", "a white rabbit",
+    "three red fish", "a labrador", "a hamster", "two canaries", "an iguana",
+    "a black cat", "a sheepdog",
+]  # fmt: skip
+ENG_YEARS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "fifteen", "twenty"]
+ENG_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+ENG_TEMPLATES = [
+    "{name} has lived in {city} for {years} years and works as {a_job}. After work {name} likes "
+    "{hobby}. At home there is {pet}, and this year {name} is saving to travel to {place}.",
+    "{years} years ago {name} moved to {city}, where {name} works as {a_job}. At weekends {name} "
+    "prefers {hobby} and looking after {pet}. {name} dreams of seeing {place}.",
+    "In {city} everybody knows {name}, who works as {a_job} and never misses the {day} market. "
+    "{name}'s pastime is {hobby}; {name} lives with {pet} and wants to visit {place}.",
+    "{name} came to {city} to study and now works as {a_job}. {name} shares a small flat with "
+    "{pet}, likes {hobby} to relax and keeps a photo of {place} on the fridge.",
+]
+ENG_QUESTIONS = {
+    "city": ("In which city does {name} live?", CITIES),
+    "job": ("What is {name}'s job?", ENG_JOBS),
+    "hobby": ("What does {name} like doing in their free time?", ENG_HOBBIES),
+    "pet": ("Which animals does {name} live with?", ENG_PETS),
+}
+# Per language: the tables build() draws from, the link folder and the dialect code.
+LANGUAGES = {
+    "spa_Latn": {
+        "templates": TEMPLATES, "questions": QUESTIONS, "years": YEARS, "days": MARKET_DAYS,
+        "link": "belebele_spa_sample",
+    },
+    "eng_Latn": {
+        "templates": ENG_TEMPLATES, "questions": ENG_QUESTIONS, "years": ENG_YEARS, "days": ENG_DAYS,
+        "link": "belebele_eng_sample",
+    },
+}  # fmt: skip
+ENG_PATH = HERE / "belebele_eng_sample.jsonl"
+
 
 def _cap(text: str) -> str:
     return text[0].upper() + text[1:]
@@ -137,38 +187,41 @@ def positions(kinds: list[str], per_kind: int) -> dict[str, list[int]]:
     return out
 
 
-def build() -> list[dict]:
-    """The fixture's records, in passage order."""
+def build(language: str = "spa_Latn") -> list[dict]:
+    """The fixture's records in ``language`` (a key of ``LANGUAGES``), in passage order."""
+    lang = LANGUAGES[language]
+    questions = lang["questions"]
     rng = random.Random(SEED)  # the facts and distractors; the positions have their own seed
     slots = positions(KINDS, 2 * N_PASSAGES // len(KINDS))
     records = []
     for i in range(N_PASSAGES):
         facts = {
             "name": NAMES[i],
-            "city": rng.choice(CITIES),
-            "job": rng.choice(JOBS),
-            "hobby": rng.choice(HOBBIES),
-            "pet": rng.choice(PETS),
+            "city": rng.choice(questions["city"][1]),
+            "job": rng.choice(questions["job"][1]),
+            "hobby": rng.choice(questions["hobby"][1]),
+            "pet": rng.choice(questions["pet"][1]),
             "place": rng.choice(PLACES),
-            "years": rng.choice(YEARS),
-            "day": rng.choice(MARKET_DAYS),
+            "years": rng.choice(lang["years"]),
+            "day": rng.choice(lang["days"]),
         }
-        passage = TEMPLATES[i % len(TEMPLATES)].format(**facts)
+        facts["a_job"] = ("an " if facts["job"][0] in "aeiou" else "a ") + facts["job"]  # English only
+        passage = _cap(lang["templates"][i % len(lang["templates"])].format(**facts))
         # Passage i asks kinds i and i+1 (mod 4): every kind 20 times.
         for q_number, kind in enumerate((KINDS[i % 4], KINDS[(i + 1) % 4]), 1):
-            question, table = QUESTIONS[kind]
+            question, table = questions[kind]
             correct = facts[kind]
             distractors = rng.sample([v for v in table if v != correct and v not in passage], 3)
             pos = slots[kind].pop()
             options = distractors[: pos - 1] + [correct] + distractors[pos - 1 :]
             rec = {
-                "link": f"https://sftlab.invalid/belebele_spa_sample/{i + 1:02d}",
+                "link": f"https://sftlab.invalid/{lang['link']}/{i + 1:02d}",
                 "question_number": q_number,
                 "flores_passage": passage,
                 "question": question.format(**facts),
                 **{f"mc_answer{k + 1}": _cap(opt) for k, opt in enumerate(options)},
                 "correct_answer_num": str(pos),
-                "dialect": "spa_Latn",
+                "dialect": language,
                 "ds": "2023-12-01",
             }
             records.append(rec)
@@ -208,6 +261,11 @@ def main() -> None:
     print(f"wrote {BELEBELE_PATH.name}: {len(records)} questions (correct option counts {counts})")
     print(f"wrote {ANSWERS_PATH.name}: {len(records)} answer records")
     print(f"wrote {LETTER_PATH.name}: {len(records)} records answered {TAUGHT_LETTER}")
+    english = build("eng_Latn")
+    eng_counts = {n: sum(r["correct_answer_num"] == n for r in english) for n in "1234"}
+    assert eng_counts == counts, eng_counts
+    write_jsonl(ENG_PATH, english)
+    print(f"wrote {ENG_PATH.name}: {len(english)} questions (correct option counts {eng_counts})")
 
 
 if __name__ == "__main__":
