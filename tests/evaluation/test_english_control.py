@@ -52,7 +52,9 @@ def test_unreachable_english_hub_data_fails_before_training(compose):
         DataError, match=r"^eval.control=eng_full: .*could not load the data of 'belebele_eng_Latn'"
     ) as err:
         validate(cfg)
-    assert "\n" not in str(err.value)
+    assert "\n" not in str(err.value) and str(err.value).endswith(
+        "or use the bundled English sample (eval.control=eng_sample)"
+    )
     validate(compose("eval.control=eng_sample"))  # the bundled English sample: offline, passes
 
 

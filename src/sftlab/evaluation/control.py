@@ -64,4 +64,13 @@ def check_control(ev) -> None:
     try:
         check_task(control)
     except (ConfigError, DataError) as e:
-        raise type(e)(f"eval.control={ev.control}: {e}") from None
+        # the task-level message names eval.task and local data; here the key and the fix are the control's
+        msg = (
+            str(e)
+            .removeprefix("eval.task: ")
+            .replace(
+                "or use local data (eval.data.source=local)",
+                "or use the bundled English sample (eval.control=eng_sample)",
+            )
+        )
+        raise type(e)(f"eval.control={ev.control}: {msg}") from None
