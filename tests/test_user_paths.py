@@ -342,7 +342,7 @@ def test_tiny_demo_scores_come_with_their_context(compose):
     note = chance_note(cfg, cfg.eval)
     assert "0.25 for 4 choices" in note and DEMO_COMMAND in note
     assert DEMO_COMMAND in " ".join(readme_train_commands())  # the command README documents
-    assert chance_note(compose("dataset=belebele_answers"), cfg.eval) is None
+    assert chance_note(compose("dataset=belebele_letter_d"), cfg.eval) is None
     big = compose("model=mistral_7b")
     assert chance_note(big, big.eval) is None
 

@@ -239,6 +239,8 @@ def validate(cfg) -> None:
         preflight(cfg)  # a judging stage must not fail on its settings after the training
     check_lora_targets(cfg)
     if "eval" in cfg and cfg.eval.enabled:  # a bad task name or data file fails before training
+        from sftlab.evaluation.control import check_control
         from sftlab.evaluation.lm_eval_tasks import check_task
 
         check_task(cfg.eval)
+        check_control(cfg.eval)  # the English control's data too (eng_full offline: one line)

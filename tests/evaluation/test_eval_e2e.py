@@ -1,4 +1,4 @@
-"""Belebele end to end: train an adapter that learns the answers, evaluate with and without it,
+"""Belebele end to end: train an adapter that learns to answer D, evaluate with and without it,
 reuse the cached base score, evaluate standalone, and match the ``lm_eval`` command line."""
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXP = "eval-e2e"
 TASK = "belebele_spa_Latn_local"
-# The bundled answers file teaches the correct letter of each of the fixture's 80 questions.
+# The sample's 80 answers are balanced over A-D (a tiny random model cannot learn them in 30 steps),
+# so the bundled letter file teaches one letter for every prompt: what training taught is then plain
+# in what evaluation sees (the adapter answers D), and accuracy stays at chance (20 of 80 answers are D).
+TAUGHT = "D"
 TEACH = [
-    "dataset=belebele_answers",
+    "dataset=belebele_letter_d",
     "model.prompt_format=plain",  # the exact prompt lm-eval shows: "P: ...\nAnswer:" -> " B"
     "training.max_steps=30",
     "training.logging_steps=10",
@@ -93,13 +96,18 @@ def _table(client, run_id, path, tmp_path):
     return [dict(zip(data["columns"], row, strict=True)) for row in data["data"]]
 
 
-def test_adapter_learns_the_answers_and_both_scores_land_in_mlflow(trained_run, mlflow_client, tmp_path):
+def _share(rows, side, letter=TAUGHT):
+    return sum(r[f"{side}_choice"] == letter for r in rows) / len(rows)
+
+
+def test_adapter_learns_what_it_was_taught_and_both_scores_land_in_mlflow(trained_run, mlflow_client, tmp_path):
     run_id, _ = trained_run
     run = mlflow_client.get_run(run_id)
     assert run.info.status == "FINISHED"
     m = run.data.metrics
-    # Chance is 25 % (the correct options are spread evenly over A-D); the adapter was taught them.
-    assert m["belebele/acc"] >= 0.75, m
+    # Chance is 25 % (the correct options are spread evenly over A-D); a model that answers D
+    # everywhere scores exactly 20/80, and nothing taught here reads the passages.
+    assert m["belebele/acc"] <= 0.40, m
     assert m["belebele/base_acc"] <= 0.40, m
     assert m["belebele/delta_acc"] == pytest.approx(m["belebele/acc"] - m["belebele/base_acc"])
     for key in ("acc_norm", "acc_stderr", "acc_norm_stderr"):
@@ -121,7 +129,11 @@ def test_adapter_learns_the_answers_and_both_scores_land_in_mlflow(trained_run, 
     first = rows[0]
     assert first["question_id"] == "https://sftlab.invalid/belebele_spa_sample/01#1"
     assert first["question"] == "¿En qué ciudad vive Lucía?" and first["passage"].startswith("Lucía vive en")
-    assert first["correct"] == "C"
+    assert first["correct"] == "C"  # the generator's seeded position for this question
+    # What training taught is what evaluation sees: the adapter answers D, the base did not.
+    assert _share(rows, "adapter") >= 0.9, _share(rows, "adapter")
+    assert _share(rows, "base") <= 0.5, _share(rows, "base")
+    assert sum(r["correct"] == TAUGHT for r in rows) == 20  # balanced: a D-answerer is at chance
     # The table is the per-question truth behind both metrics and the delta.
     assert sum(r["adapter_is_correct"] for r in rows) / 80 == pytest.approx(m["belebele/acc"])
     assert sum(r["base_is_correct"] for r in rows) / 80 == pytest.approx(m["belebele/base_acc"])
@@ -197,7 +209,11 @@ def test_scores_equal_the_lm_eval_command_line(trained_run, cache_dir, mlflow_ur
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(next(out.rglob("results_*.json")).read_text())["results"][TASK]
     m = ours.data.metrics
-    assert m["belebele/acc"] >= 0.75  # the adapter is really in play on both sides
+    ours_rows = {
+        r["doc_id"]: r
+        for r in _table(mlflow_client, ours.info.run_id, "eval/belebele_samples.json", tmp_path)
+    }
+    assert _share(list(ours_rows.values()), "adapter") >= 0.9  # the adapter is really in play on both sides
     assert m["belebele/acc"] == result["acc,none"] and m["belebele/acc_norm"] == result["acc_norm,none"]
     assert m["belebele/acc_stderr"] == pytest.approx(result["acc_stderr,none"], rel=1e-9)
     assert m["belebele/acc_norm_stderr"] == pytest.approx(result["acc_norm_stderr,none"], rel=1e-9)
@@ -206,10 +222,6 @@ def test_scores_equal_the_lm_eval_command_line(trained_run, cache_dir, mlflow_ur
     cli_samples = [
         json.loads(line) for line in next(out.rglob(f"samples_{TASK}_*.jsonl")).read_text().splitlines()
     ]
-    ours_rows = {
-        r["doc_id"]: r
-        for r in _table(mlflow_client, ours.info.run_id, "eval/belebele_samples.json", tmp_path)
-    }
     assert len(cli_samples) == len(ours_rows) == 80
     for s in cli_samples:
         lls = json.loads(ours_rows[s["doc_id"]]["adapter_loglikelihoods"])

@@ -37,7 +37,11 @@ def test_fixture_generator_is_deterministic(tmp_path, monkeypatch):
     spec.loader.exec_module(mod)
     monkeypatch.setattr(mod, "BELEBELE_PATH", tmp_path / "b.jsonl")
     monkeypatch.setattr(mod, "ANSWERS_PATH", tmp_path / "a.jsonl")
+    monkeypatch.setattr(mod, "LETTER_PATH", tmp_path / "d.jsonl")
+    monkeypatch.setattr(mod, "ENG_PATH", tmp_path / "e.jsonl")
     mod.main()
+    assert (tmp_path / "e.jsonl").read_bytes() == (FIXTURE.parent / "belebele_eng_sample.jsonl").read_bytes()
+    assert (tmp_path / "d.jsonl").read_bytes() == (FIXTURE.parent / "belebele_spa_letter_d.jsonl").read_bytes()
     assert (tmp_path / "b.jsonl").read_bytes() == FIXTURE.read_bytes()
     assert (tmp_path / "a.jsonl").read_bytes() == (FIXTURE.parent / "belebele_spa_answers.jsonl").read_bytes()
 

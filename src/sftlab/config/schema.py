@@ -192,6 +192,9 @@ class EvalConfig:
     chat_template: str = "false"  # false: plain prompts | true: the model's chat template (<prefix>_chat/) | both
     every_n_steps: int | None = None  # also score the task every N optimizer steps while training; null/0: off
     data: EvalDataConfig = field(default_factory=EvalDataConfig)
+    # The same benchmark in English, scored in the same run: none | eng_sample | eng_full
+    control: str = "none"
+    control_prefix: str = "belebele_eng"  # MLflow: belebele_eng/acc, belebele_eng/base_acc, ...
 
 
 @dataclass

@@ -36,8 +36,9 @@ def attach_adapter(base, adapter_dir: str, model_name: str):
 
 def run(cfg: DictConfig):
     """Evaluate the configured adapter (or the bare base) and record it in its own MLflow run."""
+    from sftlab.evaluation.control import check_control
     from sftlab.evaluation.lm_eval_tasks import check_task
-    from sftlab.evaluation.stage import evaluate_and_log
+    from sftlab.evaluation.stage import evaluate_and_log, evaluate_control
     from sftlab.model.loading import load_model, load_tokenizer, resolve_source
     from sftlab.model.precision import resolve_precision
     from sftlab.model.quantization import build_bnb_config
@@ -53,6 +54,7 @@ def run(cfg: DictConfig):
             "eval: the chosen eval option is disabled (eval=none); pick one, e.g. eval=belebele"
         )
     check_task(cfg.eval)  # task name and data file, before anything loads
+    check_control(cfg.eval)
     cfg, source = with_adapter(cfg, "eval_run")
     adapter_dir = source.path if source else None
 
@@ -88,6 +90,10 @@ def run(cfg: DictConfig):
             has_adapter=adapter_dir is not None,
             precision={"model_dtype": precision.model_dtype, "compute_dtype": precision.compute_dtype},
         )
+        evaluate_control(
+            cfg, tracker, model, tokenizer, output_dir, adapter_dir is not None,
+            precision={"model_dtype": precision.model_dtype, "compute_dtype": precision.compute_dtype},
+        )  # fmt: skip
         finish_run(tracker, title=cfg.logger.run_name or f"eval-{subject}")  # chart + result card
     return summary, tracker.run_id
 

@@ -76,8 +76,10 @@ def base_key(parts: dict) -> str:
 
 
 def find_cached(tracking_uri: str, key: str, prefix: str, exclude_run: str | None = None, tag_suffix: str = ""):
-    """``(run_id, {metric: value})`` of the earliest run that computed this base score, or None
-    (``tag_suffix``: the tags of a chat-template pass, ``sftlab.base_eval_key_chat``, ...)."""
+    """``(run_id, {metric: value})`` of the earliest run that computed this base score, or None.
+
+    ``tag_suffix``: the suffix of the key/reused tags (``_chat`` for a chat-template pass,
+    ``.<prefix>`` for a control task, whose tags sit beside the main task's in the same run)."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)

@@ -112,29 +112,54 @@ def _precision(cfg) -> dict:
 
 
 def evaluate_and_log(
-    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None, step: int | None = None
+    cfg,
+    tracker,
+    model,
+    tokenizer,
+    work_dir,
+    has_adapter: bool,
+    precision=None,
+    step: int | None = None,
+    ev=None,
+    control: bool = False,
 ) -> EvalSummary:
-    """Score ``model`` (with its adapter, if any) and its base on ``cfg.eval``; log to ``tracker``
-    (the adapter's scores at ``step``: the last training step when they were also logged during
-    training, so they stay the run's latest value).
+    """Score ``model`` (with its adapter, if any) and its base on ``ev`` (default ``cfg.eval``); log to
+    ``tracker`` (the adapter's scores at ``step``: the last training step when they were also logged
+    during training, so they stay the run's latest value).
 
     ``eval.chat_template`` picks the passes: plain (``<prefix>/``), through the chat template
-    (``<prefix>_chat/``), or both; the first pass's summary is returned.
+    (``<prefix>_chat/``), or both; the first pass's summary is returned. ``control``: a second task of
+    the same run (:mod:`sftlab.evaluation.control`), whose run tags carry the suffix ``.<prefix>`` so
+    they do not overwrite the main task's.
     """
     from sftlab.evaluation.prompt_format import check_tokenizer, passes
 
-    chats = passes(cfg.eval)
+    ev = cfg.eval if ev is None else ev
+    chats = passes(ev)
     if any(chats):
         check_tokenizer(tokenizer, cfg.model.name)
     summaries = [
-        _evaluate_pass(cfg, tracker, model, tokenizer, work_dir, has_adapter, precision, step, chat, first=i == 0)
+        _evaluate_pass(
+            cfg, tracker, model, tokenizer, work_dir, has_adapter, precision, step, chat, i == 0, ev, control
+        )
         for i, chat in enumerate(chats)
     ]
     return summaries[0]
 
 
 def _evaluate_pass(
-    cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision, step, chat: bool, first: bool
+    cfg,
+    tracker,
+    model,
+    tokenizer,
+    work_dir,
+    has_adapter: bool,
+    precision,
+    step,
+    chat: bool,
+    first: bool,
+    ev,
+    control,
 ) -> EvalSummary:
     """One pass of :func:`evaluate_and_log`: plain prompts, or (``chat``) the chat template under
     ``<prefix>_chat/`` with its own base-score cache tags (``sftlab.base_eval_key_chat``, ...)."""
@@ -152,15 +177,22 @@ def _evaluate_pass(
     from sftlab.evaluation.prompt_format import CHAT_SUFFIX, pass_prefix
     from sftlab.evaluation.samples_table import base_rows_of, combined_rows, log_samples_table
 
-    ev = cfg.eval
-    prefix = pass_prefix(ev.metric_prefix or ev.task, chat)
-    suffix = CHAT_SUFFIX if chat else ""  # the chat pass's base-score tags, beside the plain pass's
+    base_prefix = ev.metric_prefix or ev.task
+    prefix = pass_prefix(base_prefix, chat)
+    # Run tags are one value per name: the chat pass's base-score tags get a suffix beside the plain
+    # pass's, and a control task's beside the main task's.
+    task_sfx = f".{base_prefix}" if control else ""
+    suffix = (CHAT_SUFFIX if chat else "") + task_sfx
     spec = prepare_task(ev, work_dir)
     if spec.yaml_path and first:
         tracker.log_artifact(spec.yaml_path, artifact_path="eval")
     synthetic = bool(ev.data.get("synthetic", False))
     tracker.set_tags(
-        {"eval.task": spec.task, "eval.data": spec.data_id[:16], "eval.synthetic": str(synthetic).lower()}
+        {
+            f"eval.task{task_sfx}": spec.task,
+            f"eval.data{task_sfx}": spec.data_id[:16],
+            f"eval.synthetic{task_sfx}": str(synthetic).lower(),
+        }
     )
     tm = task_manager(spec)
     lm = make_lm(model, tokenizer, ev.batch_size)
@@ -231,9 +263,10 @@ def _evaluate_pass(
     return summary
 
 
-# The README demo that teaches the sample's answers, so that the adapter visibly beats the base.
+# The README demo that teaches a tiny model to answer D, so that its choices visibly move (the sample's
+# answers are balanced over A-D: a tiny random model cannot learn them in a few dozen steps).
 DEMO_COMMAND = (
-    "python train.py dataset=belebele_answers model.prompt_format=plain training.max_steps=30 "
+    "python train.py dataset=belebele_letter_d model.prompt_format=plain training.max_steps=30 "
     "training.lr_scheduler_type=constant training.warmup_ratio=0"
 )
 
@@ -243,11 +276,11 @@ def chance_note(cfg, ev) -> str | None:
     if cfg.model.get("build") is None or not str(ev.task).startswith("belebele"):
         return None
     dataset = cfg.get("dataset")  # `sftlab eval` has no training data of its own
-    if dataset is not None and dataset.name == "belebele_answers":  # the demo: its jump is the point
+    if dataset is not None and dataset.name == "belebele_letter_d":  # the demo itself
         return None
     return (
         "  (a tiny random model sits near chance, 0.25 for 4 choices, with or without the adapter; "
-        f"a real effect: {DEMO_COMMAND})"
+        f"an adapter that visibly changes the choices: {DEMO_COMMAND})"
     )
 
 
@@ -257,12 +290,28 @@ def eval_stage(cfg, tracker, result) -> None:
         return
     from sftlab.evaluation.during_training import final_step
 
-    evaluate_and_log(
+    step = final_step(cfg.eval, result.global_step)
+    work_dir = Path(result.output_dir)
+    evaluate_and_log(cfg, tracker, result.model, result.tokenizer, work_dir, has_adapter=True, step=step)
+    evaluate_control(cfg, tracker, result.model, result.tokenizer, work_dir, has_adapter=True, step=step)
+
+
+def evaluate_control(cfg, tracker, model, tokenizer, work_dir, has_adapter: bool, precision=None, step=None):
+    """The English control (``eval.control``), in the same run under ``eval.control_prefix``; None if off."""
+    from sftlab.evaluation.control import control_eval
+
+    control = control_eval(cfg.eval)
+    if control is None:
+        return None
+    return evaluate_and_log(
         cfg,
         tracker,
-        result.model,
-        result.tokenizer,
-        Path(result.output_dir),
-        has_adapter=True,
-        step=final_step(cfg.eval, result.global_step),
+        model,
+        tokenizer,
+        work_dir,
+        has_adapter,
+        precision=precision,
+        step=step,
+        ev=control,
+        control=True,
     )

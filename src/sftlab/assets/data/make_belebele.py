@@ -8,13 +8,21 @@ Writes, next to this file:
   Spanish passages) in the exact record format of ``facebook/belebele``: ``link``,
   ``question_number``, ``flores_passage``, ``question``, ``mc_answer1``..``mc_answer4``,
   ``correct_answer_num`` (the *string* "1".."4"), ``dialect``, ``ds``. The correct option is
-  spread evenly over the four positions (20 each), so a model with no knowledge scores ~25 %;
-  its position follows the question kind (see ``KIND_POSITION``), which keeps it learnable.
+  spread evenly over the four positions (20 each) and independently of the question kind (5
+  per kind and position, see ``positions``), so a model that does not read the passage scores
+  ~25 %, whatever it guesses from the position or the kind of question.
 * ``belebele_spa_answers.jsonl`` -- the same 80 questions as Alpaca records whose
   ``instruction`` is the exact prompt lm-eval's ``belebele_*`` tasks show the model
   (``P: ...\\nQ: ...\\nA: ...\\nB: ...\\nC: ...\\nD: ...\\nAnswer:``) and whose ``output`` is the
   correct letter. Training on it with ``model.prompt_format=plain`` teaches the answers, which
-  the end-to-end test and the demo use to show the adapter's accuracy rising above the base.
+  a model that can read the passages (or memorise 80 answers) can learn.
+* ``belebele_spa_letter_d.jsonl`` -- the same prompts, every one answered ``D``. The tiny random
+  test models cannot learn 80 balanced answers in a few dozen steps, but they learn this
+  preference: the end-to-end test and the demo use it to show that evaluation sees what training
+  taught (the adapter's choices move to D; its accuracy stays ~25 % because the answers are balanced).
+
+* ``belebele_eng_sample.jsonl`` -- the English control (``eng_Latn``): the same 80 questions
+  from English tables (passage i tells the same story), balanced the same way. Synthetic too.
 
 All passages are written for this project from small fact tables; nothing is copied from
 Belebele or FLORES. Standard library only, fixed seed: two runs write identical bytes.
@@ -30,6 +38,8 @@ SEED = 2024
 HERE = Path(__file__).resolve().parent
 BELEBELE_PATH = HERE / "belebele_spa_sample.jsonl"
 ANSWERS_PATH = HERE / "belebele_spa_answers.jsonl"
+LETTER_PATH = HERE / "belebele_spa_letter_d.jsonl"
+TAUGHT_LETTER = "D"
 N_PASSAGES = 40
 LETTERS = "ABCD"
 
@@ -89,20 +99,67 @@ TEMPLATES = [
     "{pet}, para descansar suele {hobby} y guarda una foto de {place} en la nevera.",
 ]
 
-# Question kinds: the question text and the fact table its options come from. Each kind puts
-# its correct option at one fixed position (KIND_POSITION): a pattern the 2-layer test models can
-# learn from the answers file in a few dozen steps, which memorising 80 unrelated letters is not.
-# Real Belebele has no such pattern; the fixture only has to make "the adapter learned the
-# answers" measurable. Positions stay balanced (20 questions each), so a model that has not
-# learned them sits at chance.
+# Question kinds: the question text and the fact table its options come from.
 QUESTIONS = {
     "city": ("¿En qué ciudad vive {name}?", CITIES),
     "job": ("¿Cuál es el trabajo de {name}?", JOBS),
     "hobby": ("¿Qué le gusta hacer a {name} en su tiempo libre?", HOBBIES),
     "pet": ("¿Con qué animales vive {name}?", PETS),
 }
-KIND_POSITION = {"city": 3, "job": 1, "hobby": 4, "pet": 2}
+# Where the correct option goes: every kind puts it at every position equally often (20 questions
+# per kind, 5 at each of A-D), in a seeded shuffled order. So neither the position alone nor the
+# question kind says anything about the answer: a model has to read the passage (or memorise the
+# 80 questions, which is what the tiny test models do when taught the answers file). An earlier
+# version fixed the position by kind, which let a model score without reading.
+POSITION_SEED = 7
 KINDS = ["city", "job", "hobby", "pet"]
+
+# The English control (eng_Latn): the same generator on English tables, index-parallel to the
+# Spanish ones, so passage i tells the same story and the positions are balanced the same way.
+ENG_JOBS = [
+    "nurse", "carpenter", "music teacher", "baker", "veterinarian", "electrician",
+    "librarian", "cook", "photographer", "mechanic", "pharmacist", "gardener",
+]  # fmt: skip
+ENG_HOBBIES = [
+    "painting watercolours", "playing chess", "riding a bicycle", "growing tomatoes",
+    "playing the guitar", "watching birds", "making pottery", "swimming in the river",
+    "reading detective novels", "dancing salsa", "collecting stamps", "climbing mountains",
+]  # fmt: skip
+ENG_PETS = [
+    "a grey cat", "a small dog", "two turtles", "a green parrot", "a white rabbit",
+    "three red fish", "a labrador", "a hamster", "two canaries", "an iguana",
+    "a black cat", "a sheepdog",
+]  # fmt: skip
+ENG_YEARS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "fifteen", "twenty"]
+ENG_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+ENG_TEMPLATES = [
+    "{name} has lived in {city} for {years} years and works as {a_job}. After work {name} likes "
+    "{hobby}. At home there is {pet}, and this year {name} is saving to travel to {place}.",
+    "{years} years ago {name} moved to {city}, where {name} works as {a_job}. At weekends {name} "
+    "prefers {hobby} and looking after {pet}. {name} dreams of seeing {place}.",
+    "In {city} everybody knows {name}, who works as {a_job} and never misses the {day} market. "
+    "{name}'s pastime is {hobby}; {name} lives with {pet} and wants to visit {place}.",
+    "{name} came to {city} to study and now works as {a_job}. {name} shares a small flat with "
+    "{pet}, likes {hobby} to relax and keeps a photo of {place} on the fridge.",
+]
+ENG_QUESTIONS = {
+    "city": ("In which city does {name} live?", CITIES),
+    "job": ("What is {name}'s job?", ENG_JOBS),
+    "hobby": ("What does {name} like doing in their free time?", ENG_HOBBIES),
+    "pet": ("Which animals does {name} live with?", ENG_PETS),
+}
+# Per language: the tables build() draws from, the link folder and the dialect code.
+LANGUAGES = {
+    "spa_Latn": {
+        "templates": TEMPLATES, "questions": QUESTIONS, "years": YEARS, "days": MARKET_DAYS,
+        "link": "belebele_spa_sample",
+    },
+    "eng_Latn": {
+        "templates": ENG_TEMPLATES, "questions": ENG_QUESTIONS, "years": ENG_YEARS, "days": ENG_DAYS,
+        "link": "belebele_eng_sample",
+    },
+}  # fmt: skip
+ENG_PATH = HERE / "belebele_eng_sample.jsonl"
 
 
 def _cap(text: str) -> str:
@@ -118,37 +175,53 @@ def prompt(record: dict) -> str:
     )
 
 
-def build() -> list[dict]:
-    """The fixture's records, in passage order."""
-    rng = random.Random(SEED)
+def positions(kinds: list[str], per_kind: int) -> dict[str, list[int]]:
+    """For each kind, ``per_kind`` correct positions (1-4), each equally often, in a seeded order."""
+    assert per_kind % 4 == 0, per_kind
+    rng = random.Random(POSITION_SEED)
+    out = {}
+    for kind in kinds:
+        order = [1, 2, 3, 4] * (per_kind // 4)
+        rng.shuffle(order)
+        out[kind] = order
+    return out
+
+
+def build(language: str = "spa_Latn") -> list[dict]:
+    """The fixture's records in ``language`` (a key of ``LANGUAGES``), in passage order."""
+    lang = LANGUAGES[language]
+    questions = lang["questions"]
+    rng = random.Random(SEED)  # the facts and distractors; the positions have their own seed
+    slots = positions(KINDS, 2 * N_PASSAGES // len(KINDS))
     records = []
     for i in range(N_PASSAGES):
         facts = {
             "name": NAMES[i],
-            "city": rng.choice(CITIES),
-            "job": rng.choice(JOBS),
-            "hobby": rng.choice(HOBBIES),
-            "pet": rng.choice(PETS),
+            "city": rng.choice(questions["city"][1]),
+            "job": rng.choice(questions["job"][1]),
+            "hobby": rng.choice(questions["hobby"][1]),
+            "pet": rng.choice(questions["pet"][1]),
             "place": rng.choice(PLACES),
-            "years": rng.choice(YEARS),
-            "day": rng.choice(MARKET_DAYS),
+            "years": rng.choice(lang["years"]),
+            "day": rng.choice(lang["days"]),
         }
-        passage = TEMPLATES[i % len(TEMPLATES)].format(**facts)
-        # Passage i asks kinds i and i+1 (mod 4): every kind, hence every position, 20 times.
+        facts["a_job"] = ("an " if facts["job"][0] in "aeiou" else "a ") + facts["job"]  # English only
+        passage = _cap(lang["templates"][i % len(lang["templates"])].format(**facts))
+        # Passage i asks kinds i and i+1 (mod 4): every kind 20 times.
         for q_number, kind in enumerate((KINDS[i % 4], KINDS[(i + 1) % 4]), 1):
-            question, table = QUESTIONS[kind]
+            question, table = questions[kind]
             correct = facts[kind]
             distractors = rng.sample([v for v in table if v != correct and v not in passage], 3)
-            pos = KIND_POSITION[kind]
+            pos = slots[kind].pop()
             options = distractors[: pos - 1] + [correct] + distractors[pos - 1 :]
             rec = {
-                "link": f"https://sftlab.invalid/belebele_spa_sample/{i + 1:02d}",
+                "link": f"https://sftlab.invalid/{lang['link']}/{i + 1:02d}",
                 "question_number": q_number,
                 "flores_passage": passage,
                 "question": question.format(**facts),
                 **{f"mc_answer{k + 1}": _cap(opt) for k, opt in enumerate(options)},
                 "correct_answer_num": str(pos),
-                "dialect": "spa_Latn",
+                "dialect": language,
                 "ds": "2023-12-01",
             }
             records.append(rec)
@@ -161,6 +234,12 @@ def answers(records: list[dict]) -> list[dict]:
         {"instruction": prompt(r), "input": "", "output": LETTERS[int(r["correct_answer_num"]) - 1]}
         for r in records
     ]
+
+
+def letter(records: list[dict], taught: str = TAUGHT_LETTER) -> list[dict]:
+    """The same prompts, every one answered ``taught``: a preference a tiny model learns in a few
+    dozen steps (80 balanced answers it cannot), so evaluation can be shown to see what training taught."""
+    return [{"instruction": prompt(r), "input": "", "output": taught} for r in records]
 
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
@@ -178,8 +257,15 @@ def main() -> None:
     assert len({(r["link"], r["question_number"]) for r in records}) == len(records)
     write_jsonl(BELEBELE_PATH, records)
     write_jsonl(ANSWERS_PATH, answers(records))
+    write_jsonl(LETTER_PATH, letter(records))
     print(f"wrote {BELEBELE_PATH.name}: {len(records)} questions (correct option counts {counts})")
     print(f"wrote {ANSWERS_PATH.name}: {len(records)} answer records")
+    print(f"wrote {LETTER_PATH.name}: {len(records)} records answered {TAUGHT_LETTER}")
+    english = build("eng_Latn")
+    eng_counts = {n: sum(r["correct_answer_num"] == n for r in english) for n in "1234"}
+    assert eng_counts == counts, eng_counts
+    write_jsonl(ENG_PATH, english)
+    print(f"wrote {ENG_PATH.name}: {len(english)} questions (correct option counts {eng_counts})")
 
 
 if __name__ == "__main__":
