@@ -63,7 +63,9 @@ def _sweep(cache_dir, mlflow_uri, sweep_dir: Path, *overrides: str, tracking_uri
 # The README's study command, short: one real multirun (3 architectures, evaluation on) shared by
 # the tests that read a finished sweep (parent/children/summary, the report) and the one that
 # resumes it, instead of a sweep each (each job pays for a model load and a training).
-STUDY = ["experiment=study_tiny", *SHORT]
+# 16 of the 80 bundled Belebele questions: the report test checks that its tables match MLflow,
+# not the scores themselves.
+STUDY = ["experiment=study_tiny", *SHORT, "eval.limit=16"]
 
 
 @pytest.fixture(scope="module")
