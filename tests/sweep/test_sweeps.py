@@ -98,9 +98,7 @@ def _children_of(runs, parent):
     return [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
 
 
-def test_sweep_is_one_parent_with_a_child_per_job_and_resumes(
-    study_sweep, sweep_cli, runs_of, mlflow_client, tmp_path
-):
+def test_sweep_is_one_parent_with_a_child_per_job(study_sweep, runs_of, mlflow_client, tmp_path):
     exp, first, _ = study_sweep
     runs = runs_of(exp)
     parent = _parent_of(runs, first)
@@ -129,35 +127,12 @@ def test_sweep_is_one_parent_with_a_child_per_job_and_resumes(
     assert tags["sweep.objective"] == "train/eval_loss (minimize)"
     assert tags["sweep.best_run_id"] == min(held_out, key=held_out.get)
     assert "report" in {a.path for a in mlflow_client.list_artifacts(parent.info.run_id)}
-
-    # The same sweep again: nothing trains, and it says so.
-    again = tmp_path / "again"
-    proc = sweep_cli(again, *STUDY, f"logger.experiment_name={exp}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "0 ran (0 finished, 0 failed), 3 skipped" in proc.stdout
-    assert "nothing new to run" in proc.stdout
-    runs = runs_of(exp)
-    assert len(_split(runs)[1]) == 3  # no new child
-    parent2 = _parent_of(runs, again)
-    assert parent2.data.tags["sweep.skipped"] == "3" and parent2.info.status == "FINISHED"
-
-    # Delete one child: only that job runs. (Restored at the end: other tests read this sweep.)
-    victim = next(c for c in children if c.data.tags["model"] == "tiny_falcon")
-    mlflow_client.delete_run(victim.info.run_id)
-    try:
-        third = tmp_path / "third"
-        proc = sweep_cli(third, *STUDY, f"logger.experiment_name={exp}")
-    finally:
-        mlflow_client.restore_run(victim.info.run_id)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "1 ran (1 finished, 0 failed), 2 skipped" in proc.stdout
-    runs = runs_of(exp)
-    (rerun,) = _children_of(runs, _parent_of(runs, third))
-    assert rerun.data.tags["config_hash"] == victim.data.tags["config_hash"]
-    assert rerun.info.status == "FINISHED"
+    # Skips and reruns on a second sweep: test_a_failing_job_is_isolated_and_rerun_after_the_fix
 
 
-def test_a_failing_job_is_isolated_and_rerun_after_the_fix(sweep_cli, runs_of, tmp_path):
+def test_a_failing_job_is_isolated_and_rerun_after_the_fix(sweep_cli, runs_of, mlflow_client, tmp_path):
+    """Failure isolation, then resuming: FINISHED jobs are skipped, FAILED and deleted ones rerun."""
+
     exp = "sweep-failure"
     sample = (ROOT / "src/sftlab/assets/data/sample_es.jsonl").read_text()
     paths = []
@@ -199,6 +174,28 @@ def test_a_failing_job_is_isolated_and_rerun_after_the_fix(sweep_cli, runs_of, t
     assert (
         rerun.info.status == "FINISHED" and rerun.data.tags["config_hash"] == failed.data.tags["config_hash"]
     )
+
+    # Delete a finished child: only that job runs.
+    (victim,) = by_status["FINISHED"]
+    mlflow_client.delete_run(victim.info.run_id)
+    proc = sweep_cli(tmp_path / "sweep3", *overrides)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 ran (1 finished, 0 failed), 1 skipped" in proc.stdout
+    runs = runs_of(exp)
+    (rerun,) = _children_of(runs, _parent_of(runs, tmp_path / "sweep3"))
+    assert (
+        rerun.info.status == "FINISHED" and rerun.data.tags["config_hash"] == victim.data.tags["config_hash"]
+    )
+
+    # The same sweep again: nothing trains, and it says so.
+    proc = sweep_cli(tmp_path / "sweep4", *overrides)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "0 ran (0 finished, 0 failed), 2 skipped" in proc.stdout
+    assert "nothing new to run" in proc.stdout
+    runs = runs_of(exp)
+    assert _children_of(runs, _parent_of(runs, tmp_path / "sweep4")) == []  # no new child
+    parent4 = _parent_of(runs, tmp_path / "sweep4")
+    assert parent4.data.tags["sweep.skipped"] == "2" and parent4.info.status == "FINISHED"
 
 
 def test_unreachable_tracking_server_fails_the_sweep_fast(sweep_cli, tmp_path):
