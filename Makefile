@@ -12,8 +12,8 @@ install:
 	$(PYTHON) scripts/install_torch.py "$(TORCH_VERSION)"  # says which build; refuses a CPU torch on a GPU box and vice versa
 	$(PYTHON) -m pip install -e ".[dev]"
 
-test:
-	$(PYTEST) -m "not slow and not gpu"
+test:  # --durations: the slowest tests in every log (CI included), to see where the fast tier's time goes
+	$(PYTEST) -m "not slow and not gpu" --durations=25
 
 test-slow:
 	$(PYTEST) -m "slow and not gpu"

@@ -22,8 +22,8 @@ SHORT = [
     "dataset.max_records=48",
     "logger.log_adapter=false",
 ]
-# The grid and failure tests check runs, parents and skips, not scores: no evaluation stage there
-# (the tiny-study test below keeps it and checks its numbers).
+# The failure and launcher tests check runs, parents and skips, not scores: no evaluation stage there
+# (the shared tiny-study sweep below keeps it, and the report test checks its numbers).
 NO_EVAL = "eval=none"
 
 
@@ -38,20 +38,44 @@ def sweep_cli(cache_dir, mlflow_uri):
     """Run ``python train.py -m`` in a subprocess; returns the CompletedProcess."""
 
     def _run(sweep_dir: Path, *overrides: str, tracking_uri: str | None = None, timeout: int = 900):
-        cmd = [
-            sys.executable,
-            str(ROOT / "train.py"),
-            "-m",
-            f"logger.tracking_uri={tracking_uri or mlflow_uri}",
-            f"paths.cache_dir={cache_dir}",
-            f"hydra.sweep.dir={sweep_dir}",
-            *overrides,
-        ]
-        return subprocess.run(
-            cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
+        return _sweep(
+            cache_dir, mlflow_uri, sweep_dir, *overrides, tracking_uri=tracking_uri, timeout=timeout
         )
 
     return _run
+
+
+def _sweep(cache_dir, mlflow_uri, sweep_dir: Path, *overrides: str, tracking_uri=None, timeout: int = 900):
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        f"logger.tracking_uri={tracking_uri or mlflow_uri}",
+        f"paths.cache_dir={cache_dir}",
+        f"hydra.sweep.dir={sweep_dir}",
+        *overrides,
+    ]
+    return subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
+    )
+
+
+# The README's study command, short: one real multirun (3 architectures, evaluation on) shared by
+# the tests that read a finished sweep (parent/children/summary, the report) and the one that
+# resumes it, instead of a sweep each (each job pays for a model load and a training).
+# 16 of the 80 bundled Belebele questions: the report test checks that its tables match MLflow,
+# not the scores themselves.
+STUDY = ["experiment=study_tiny", *SHORT, "eval.limit=16"]
+
+
+@pytest.fixture(scope="module")
+def study_sweep(cache_dir, mlflow_uri, tmp_path_factory):
+    """``python train.py -m experiment=study_tiny`` (short) once: (experiment, sweep dir, stdout)."""
+    exp = "sweep-study"
+    sweep = tmp_path_factory.mktemp("study") / "sweep"
+    proc = _sweep(cache_dir, mlflow_uri, sweep, *STUDY, f"logger.experiment_name={exp}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return exp, sweep, proc.stdout
 
 
 def _split(runs):
@@ -74,36 +98,25 @@ def _children_of(runs, parent):
     return [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
 
 
-def test_grid_is_one_parent_with_a_child_per_job_and_resumes(sweep_cli, runs_of, mlflow_client, tmp_path):
-    exp = "sweep-grid-basic"
-    first = tmp_path / "first"
-    proc = sweep_cli(first, *GRID, *SHORT, NO_EVAL, f"logger.experiment_name={exp}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_sweep_is_one_parent_with_a_child_per_job(study_sweep, runs_of, mlflow_client, tmp_path):
+    exp, first, _ = study_sweep
     runs = runs_of(exp)
-    parents, children = _split(runs)
-    assert len(parents) == 1 and len(children) == 4
-    parent = parents[0]
-    assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
+    parent = _parent_of(runs, first)
+    children = _children_of(runs, parent)
+    assert len(_split(runs)[0]) == 1 and len(children) == 3
     assert all(c.info.status == "FINISHED" for c in children)
-    assert sorted((c.data.tags["model"], c.data.params["lora.r"]) for c in children) == [
-        ("tiny_falcon", "4"),
-        ("tiny_falcon", "8"),
-        ("tiny_llama", "4"),
-        ("tiny_llama", "8"),
-    ]
+    assert sorted(c.data.tags["model"] for c in children) == ["tiny_falcon", "tiny_llama", "tiny_mistral"]
+    assert {c.data.params["lora.r"] for c in children} == {"16"}  # the study's LoRA, in every job
     assert parent.info.status == "FINISHED"
     tags = parent.data.tags
     assert (tags["sweep.jobs"], tags["sweep.finished"], tags["sweep.failed"], tags["sweep.skipped"]) == (
-        "4",
-        "4",
+        "3",
+        "3",
         "0",
         "0",
     )
-    assert (
-        "model=tiny_llama,tiny_falcon" in tags["sweep.overrides"]
-        and tags["sweep.launcher"] == "BasicLauncher"
-    )
-    assert parent.data.metrics["sweep/finished"] == 4
+    assert "experiment=study_tiny" in tags["sweep.overrides"] and tags["sweep.launcher"] == "BasicLauncher"
+    assert parent.data.metrics["sweep/finished"] == 3
     summary = mlflow_client.download_artifacts(parent.info.run_id, "summary/jobs.csv", str(tmp_path))
     rows = list(csv.DictReader(open(summary)))
     losses = {c.info.run_id: c.data.metrics["train/final_loss"] for c in children}
@@ -114,38 +127,16 @@ def test_grid_is_one_parent_with_a_child_per_job_and_resumes(sweep_cli, runs_of,
     assert tags["sweep.objective"] == "train/eval_loss (minimize)"
     assert tags["sweep.best_run_id"] == min(held_out, key=held_out.get)
     assert "report" in {a.path for a in mlflow_client.list_artifacts(parent.info.run_id)}
-
-    # The same sweep again: nothing trains, and it says so.
-    again = tmp_path / "again"
-    proc = sweep_cli(again, *GRID, *SHORT, NO_EVAL, f"logger.experiment_name={exp}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "0 ran (0 finished, 0 failed), 4 skipped" in proc.stdout
-    assert "nothing new to run" in proc.stdout
-    runs = runs_of(exp)
-    assert len(_split(runs)[1]) == 4  # no new child
-    parent2 = _parent_of(runs, again)
-    assert parent2.data.tags["sweep.skipped"] == "4" and parent2.info.status == "FINISHED"
-
-    # Delete one child: only that job runs.
-    victim = next(
-        c for c in children if c.data.tags["model"] == "tiny_falcon" and c.data.params["lora.r"] == "8"
-    )
-    mlflow_client.delete_run(victim.info.run_id)
-    third = tmp_path / "third"
-    proc = sweep_cli(third, *GRID, *SHORT, NO_EVAL, f"logger.experiment_name={exp}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "1 ran (1 finished, 0 failed), 3 skipped" in proc.stdout
-    runs = runs_of(exp)
-    (rerun,) = _children_of(runs, _parent_of(runs, third))
-    assert rerun.data.tags["config_hash"] == victim.data.tags["config_hash"]
-    assert rerun.info.status == "FINISHED"
+    # Skips and reruns on a second sweep: test_a_failing_job_is_isolated_and_rerun_after_the_fix
 
 
-def test_a_failing_job_is_isolated_and_rerun_after_the_fix(sweep_cli, runs_of, tmp_path):
+def test_a_failing_job_is_isolated_and_rerun_after_the_fix(sweep_cli, runs_of, mlflow_client, tmp_path):
+    """Failure isolation, then resuming: FINISHED jobs are skipped, FAILED and deleted ones rerun."""
+
     exp = "sweep-failure"
     sample = (ROOT / "src/sftlab/assets/data/sample_es.jsonl").read_text()
     paths = []
-    for name in ("a", "b", "c", "broken"):
+    for name in ("broken", "a"):  # the broken job first: the job after it must still run
         path = tmp_path / f"{name}.jsonl"
         path.write_text(sample if name != "broken" else '{"instruction": "sin cierre"\n')
         paths.append(str(path))
@@ -157,32 +148,54 @@ def test_a_failing_job_is_isolated_and_rerun_after_the_fix(sweep_cli, runs_of, t
     ]
     proc = sweep_cli(tmp_path / "sweep1", *overrides)
     assert proc.returncode != 0  # Hydra reports the failed job...
-    assert "4 ran (3 finished, 1 failed), 0 skipped" in proc.stdout
+    assert "2 ran (1 finished, 1 failed), 0 skipped" in proc.stdout
     runs = runs_of(exp)
     parent = _parent_of(runs, tmp_path / "sweep1")
     children = _children_of(runs, parent)
     by_status = {}
     for c in children:
         by_status.setdefault(c.info.status, []).append(c)
-    assert len(by_status["FINISHED"]) == 3 and len(by_status["FAILED"]) == 1  # ...the others carried on
+    assert len(by_status["FINISHED"]) == 1 and len(by_status["FAILED"]) == 1  # ...the other carried on
     (failed,) = by_status["FAILED"]
     assert failed.data.params["dataset.sources"].count("broken.jsonl") == 1
     assert "broken.jsonl" in failed.data.tags["error"] and "DataError" in failed.data.tags["error"]
-    # The parent is closed even though Hydra skipped on_multirun_end, and it counts 3/1.
+    # The parent is closed even though Hydra skipped on_multirun_end, and it counts 1/1.
     assert parent.info.status == "FAILED"
-    assert (parent.data.tags["sweep.finished"], parent.data.tags["sweep.failed"]) == ("3", "1")
-    assert parent.data.tags["error"] == "1 of 4 jobs failed"
+    assert (parent.data.tags["sweep.finished"], parent.data.tags["sweep.failed"]) == ("1", "1")
+    assert parent.data.tags["error"] == "1 of 2 jobs failed"
 
-    # Fix the data and sweep again: the 3 FINISHED jobs are skipped, the FAILED one reruns.
-    Path(paths[-1]).write_text(sample)
+    # Fix the data and sweep again: the FINISHED job is skipped, the FAILED one reruns.
+    Path(paths[0]).write_text(sample)
     proc = sweep_cli(tmp_path / "sweep2", *overrides)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "1 ran (1 finished, 0 failed), 3 skipped" in proc.stdout
+    assert "1 ran (1 finished, 0 failed), 1 skipped" in proc.stdout
     runs = runs_of(exp)
     (rerun,) = _children_of(runs, _parent_of(runs, tmp_path / "sweep2"))
     assert (
         rerun.info.status == "FINISHED" and rerun.data.tags["config_hash"] == failed.data.tags["config_hash"]
     )
+
+    # Delete a finished child: only that job runs.
+    (victim,) = by_status["FINISHED"]
+    mlflow_client.delete_run(victim.info.run_id)
+    proc = sweep_cli(tmp_path / "sweep3", *overrides)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 ran (1 finished, 0 failed), 1 skipped" in proc.stdout
+    runs = runs_of(exp)
+    (rerun,) = _children_of(runs, _parent_of(runs, tmp_path / "sweep3"))
+    assert (
+        rerun.info.status == "FINISHED" and rerun.data.tags["config_hash"] == victim.data.tags["config_hash"]
+    )
+
+    # The same sweep again: nothing trains, and it says so.
+    proc = sweep_cli(tmp_path / "sweep4", *overrides)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "0 ran (0 finished, 0 failed), 2 skipped" in proc.stdout
+    assert "nothing new to run" in proc.stdout
+    runs = runs_of(exp)
+    assert _children_of(runs, _parent_of(runs, tmp_path / "sweep4")) == []  # no new child
+    parent4 = _parent_of(runs, tmp_path / "sweep4")
+    assert parent4.data.tags["sweep.skipped"] == "2" and parent4.info.status == "FINISHED"
 
 
 def test_unreachable_tracking_server_fails_the_sweep_fast(sweep_cli, tmp_path):
@@ -220,13 +233,10 @@ def test_grid_with_parallel_launchers(sweep_cli, runs_of, launcher, tmp_path):
     assert parents[0].info.status == "FINISHED" and parents[0].data.tags["sweep.finished"] == "4"
 
 
-def test_report_of_the_tiny_study_matches_mlflow(sweep_cli, runs_of, mlflow_client, tmp_path):
+def test_report_of_the_tiny_study_matches_mlflow(study_sweep, runs_of, mlflow_client, tmp_path):
     """The report of the tiny study grid: loss tables/curves from training; Belebele and judge
     tables from whatever metrics the runs carry (logged here as the evaluation/judge stages will)."""
-    exp = "sweep-report"
-    sweep = tmp_path / "sweep"
-    proc = sweep_cli(sweep, "experiment=study_tiny", *SHORT, f"logger.experiment_name={exp}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    exp, sweep, _ = study_sweep
     runs = runs_of(exp)
     parent = _parent_of(runs, sweep)
     children = _children_of(runs, parent)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-MAX_STEPS = 30
-SAVE_STEPS = 5
+# 12 steps, a checkpoint every 3: the kill lands after the first checkpoint with steps to spare,
+# and the resumed attempt still saves enough checkpoints for save_total_limit to rotate some out.
+MAX_STEPS = 12
+SAVE_STEPS = 3
 # logging every step, so the loss history shows exactly which steps each attempt trained.
 TRAIN = [
     f"training.max_steps={MAX_STEPS}",
@@ -96,7 +98,7 @@ def test_last_checkpoint_ignores_a_cut_off_save(tmp_path):
 
 
 def test_sigkill_then_resume_continues_the_same_run(
-    cache_dir, mlflow_uri, mlflow_client, runs_of, tmp_path, compose
+    cache_dir, mlflow_uri, mlflow_client, runs_of, tmp_path, compose, capsys
 ):
     exp = "resume-sigkill"
     overrides = [f"logger.experiment_name={exp}", *TRAIN]
@@ -138,15 +140,12 @@ def test_sigkill_then_resume_continues_the_same_run(
     resume_step = checkpoint_step(last_checkpoint(first_dir))
 
     # Any command that opens the store reaps the zombie: the process is gone, the run is KILLED.
-    reap = subprocess.run(
-        [sys.executable, "-m", "sftlab", "runs", "reap", f"logger.tracking_uri={mlflow_uri}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert reap.returncode == 0, reap.stderr[-3000:]
-    assert f"KILLED {run_id}: process {proc.pid} on " in reap.stdout
+    # (`sftlab runs reap` in-process: the same entry point, without a second interpreter's imports)
+    from sftlab import cli
+
+    capsys.readouterr()
+    assert cli.main(["runs", "reap", f"logger.tracking_uri={mlflow_uri}"]) == 0
+    assert f"KILLED {run_id}: process {proc.pid} on " in capsys.readouterr().out
     (reaped,) = runs_of(exp)
     assert reaped.info.status == "KILLED"
     assert reaped.data.tags["error"].startswith(f"reaped by `sftlab runs reap`: process {proc.pid} on ")
