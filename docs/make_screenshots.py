@@ -39,7 +39,7 @@ EXPERIMENT = "sftlab"
 SWEEP = [
     "-m",
     "lora.r=4,16",
-    "dataset=belebele_answers",  # the 80 Belebele sample questions with their answers
+    "dataset=belebele_letter_d",  # the 80 Belebele sample prompts, each answered "D": the eval shows the shift
     "dataset.eval_fraction=0.1",  # a held-out split, so the loss figure has an eval loss
     "model.prompt_format=plain",  # lm-eval's prompt, so what is learned shows in the score
     "training.max_steps=30",

@@ -44,7 +44,9 @@ def test_tokenizer_without_template_is_refused():
     class _Plain:
         chat_template = None
 
-    with pytest.raises(ConfigError, match=r"tokenizer of model 'm' has no chat template; set eval\.chat_template=false"):
+    with pytest.raises(
+        ConfigError, match=r"tokenizer of model 'm' has no chat template; set eval\.chat_template=false"
+    ):
         check_tokenizer(_Plain(), "m")
 
 
@@ -100,7 +102,9 @@ def test_both_formats_scored_and_logged_apart(compose, tmp_path):
     assert {"eval/belebele_samples.json", "eval/belebele_chat_samples.json"} <= files
 
     def loglikelihoods(prefix):
-        path = client.download_artifacts(run.info.run_id, f"eval/{prefix}_samples.json", str(tmp_path / prefix))
+        path = client.download_artifacts(
+            run.info.run_id, f"eval/{prefix}_samples.json", str(tmp_path / prefix)
+        )
         table = json.loads(open(path).read())
         col = table["columns"].index("base_loglikelihoods")
         return [row[col] for row in table["data"]]

@@ -100,7 +100,9 @@ def _share(rows, side, letter=TAUGHT):
     return sum(r[f"{side}_choice"] == letter for r in rows) / len(rows)
 
 
-def test_adapter_learns_what_it_was_taught_and_both_scores_land_in_mlflow(trained_run, mlflow_client, tmp_path):
+def test_adapter_learns_what_it_was_taught_and_both_scores_land_in_mlflow(
+    trained_run, mlflow_client, tmp_path
+):
     run_id, _ = trained_run
     run = mlflow_client.get_run(run_id)
     assert run.info.status == "FINISHED"

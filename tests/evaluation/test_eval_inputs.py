@@ -41,7 +41,9 @@ def test_fixture_generator_is_deterministic(tmp_path, monkeypatch):
     monkeypatch.setattr(mod, "ENG_PATH", tmp_path / "e.jsonl")
     mod.main()
     assert (tmp_path / "e.jsonl").read_bytes() == (FIXTURE.parent / "belebele_eng_sample.jsonl").read_bytes()
-    assert (tmp_path / "d.jsonl").read_bytes() == (FIXTURE.parent / "belebele_spa_letter_d.jsonl").read_bytes()
+    assert (tmp_path / "d.jsonl").read_bytes() == (
+        FIXTURE.parent / "belebele_spa_letter_d.jsonl"
+    ).read_bytes()
     assert (tmp_path / "b.jsonl").read_bytes() == FIXTURE.read_bytes()
     assert (tmp_path / "a.jsonl").read_bytes() == (FIXTURE.parent / "belebele_spa_answers.jsonl").read_bytes()
 

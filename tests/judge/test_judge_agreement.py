@@ -67,7 +67,12 @@ def judged_runs(tmp_path):
     ids = []
     for judge, scores in (("gpt4", SCORES_A), ("local_judge", SCORES_B)):
         run = client.create_run(exp, tags={"sftlab.stage": "judge"})
-        record(RunLog(client=client, run_id=run.info.run_id), _rows(scores, judge), _meta(judge), tmp_path / judge)
+        record(
+            RunLog(client=client, run_id=run.info.run_id),
+            _rows(scores, judge),
+            _meta(judge),
+            tmp_path / judge,
+        )
         client.set_terminated(run.info.run_id)
         ids.append(run.info.run_id)
     unjudged = client.create_run(exp).info.run_id
@@ -100,6 +105,8 @@ def test_unjudged_run_is_a_one_line_error(judged_runs, capsys):
     from sftlab.cli import main
 
     store, _, (run_a, _), unjudged = judged_runs
-    assert main(["scores", "agree", f"run_a={run_a}", f"run_b={unjudged}", f"logger.tracking_uri={store}"]) == 2
+    assert (
+        main(["scores", "agree", f"run_a={run_a}", f"run_b={unjudged}", f"logger.tracking_uri={store}"]) == 2
+    )
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
     assert errors == [f"error: run {unjudged} has no judge/attempts.jsonl; was it judged?"]

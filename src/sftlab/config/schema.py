@@ -189,8 +189,12 @@ class EvalConfig:
     confidence_level: float = 0.95
     bootstrap_resamples: int = 10000
     bootstrap_seed: int = 0
-    chat_template: str = "false"  # false: plain prompts | true: the model's chat template (<prefix>_chat/) | both
-    every_n_steps: int | None = None  # also score the task every N optimizer steps while training; null/0: off
+    chat_template: str = (
+        "false"  # false: plain prompts | true: the model's chat template (<prefix>_chat/) | both
+    )
+    every_n_steps: int | None = (
+        None  # also score the task every N optimizer steps while training; null/0: off
+    )
     data: EvalDataConfig = field(default_factory=EvalDataConfig)
     # The same benchmark in English, scored in the same run: none | eng_sample | eng_full
     control: str = "none"

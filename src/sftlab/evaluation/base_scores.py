@@ -75,7 +75,9 @@ def base_key(parts: dict) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def find_cached(tracking_uri: str, key: str, prefix: str, exclude_run: str | None = None, tag_suffix: str = ""):
+def find_cached(
+    tracking_uri: str, key: str, prefix: str, exclude_run: str | None = None, tag_suffix: str = ""
+):
     """``(run_id, {metric: value})`` of the earliest run that computed this base score, or None.
 
     ``tag_suffix``: the suffix of the key/reused tags (``_chat`` for a chat-template pass,

@@ -74,7 +74,9 @@ def eval_during_training_callback(cfg, tracker, tokenizer, work_dir):
                 lm = make_lm(model, tokenizer, ev.batch_size)
                 for chat in passes(ev):  # eval.chat_template: plain, chat template, or both
                     outcome = run_task(lm, self.spec, ev, self.tm, False, chat=chat)
-                    metrics.update({f"{pass_prefix(prefix, chat)}/{k}": v for k, v in outcome.metrics.items()})
+                    metrics.update(
+                        {f"{pass_prefix(prefix, chat)}/{k}": v for k, v in outcome.metrics.items()}
+                    )
             finally:
                 if was_training:
                     model.train()  # back to training: dropout and gradient checkpointing on again

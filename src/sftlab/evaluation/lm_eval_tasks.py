@@ -121,7 +121,9 @@ def check_settings(eval_cfg) -> None:
     mode(eval_cfg)  # eval.chat_template: false | true | both
     every = eval_cfg.get("every_n_steps")
     if every is not None and every < 0:
-        raise ConfigError(f"eval.every_n_steps must be > 0, or 0/null for no evaluation during training (got {every})")
+        raise ConfigError(
+            f"eval.every_n_steps must be > 0, or 0/null for no evaluation during training (got {every})"
+        )
 
 
 def check_task(eval_cfg) -> None:

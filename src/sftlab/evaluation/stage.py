@@ -32,10 +32,12 @@ class EvalSummary:
     delta: dict[str, float] = field(default_factory=dict)
     paired: object | None = None  # sftlab.evaluation.paired.PairedResult, when both sides have rows
     synthetic: bool = False  # scored on a synthetic sample (eval.data.synthetic), not the benchmark
+    chat: bool = False  # scored through the chat template (eval.chat_template)
 
     def line(self) -> str:
         """One human line: adapter vs base accuracy and the delta."""
-        parts = [f"{self.task} (SYNTHETIC sample, not the benchmark):" if self.synthetic else f"{self.task}:"]
+        notes = ["chat template"] * self.chat + ["SYNTHETIC sample, not the benchmark"] * self.synthetic
+        parts = [f"{self.task} ({'; '.join(notes)}):" if notes else f"{self.task}:"]
         if self.adapter is not None:
             parts.append(f"acc {self.adapter.get('acc', float('nan')):.3f} with the adapter")
         if self.base is not None:
@@ -196,7 +198,7 @@ def _evaluate_pass(
     )
     tm = task_manager(spec)
     lm = make_lm(model, tokenizer, ev.batch_size)
-    summary = EvalSummary(task=f"{spec.task} (chat template)" if chat else spec.task, synthetic=synthetic)
+    summary = EvalSummary(task=spec.task, synthetic=synthetic, chat=chat)
 
     adapter_rows: list[dict] = []
     base_rows: list[dict] = []

@@ -122,7 +122,9 @@ def table_markdown(table: list[dict], label_a: str, label_b: str, confidence: fl
     return "\n".join(lines) + "\n"
 
 
-def judge_agreement(run_a: str, run_b: str, tracking_uri: str, confidence: float = 0.95, seed: int = 0) -> str:
+def judge_agreement(
+    run_a: str, run_b: str, tracking_uri: str, confidence: float = 0.95, seed: int = 0
+) -> str:
     """Compare the judge scores of runs ``run_a`` and ``run_b``; log the table to both; return it."""
     from mlflow.tracking import MlflowClient
 
@@ -157,5 +159,7 @@ def main(overrides: list[str]) -> int:
     from sftlab.config.compose import compose
 
     cfg = compose("scores_agree", overrides)
-    print(judge_agreement(cfg.run_a, cfg.run_b, cfg.logger.tracking_uri, cfg.confidence, cfg.seed), flush=True)
+    print(
+        judge_agreement(cfg.run_a, cfg.run_b, cfg.logger.tracking_uri, cfg.confidence, cfg.seed), flush=True
+    )
     return 0

@@ -19,4 +19,6 @@ class RunResult:
     # (evaluation, generation) so the model is not loaded a second time.
     model: Any = field(default=None, repr=False)
     tokenizer: Any = field(default=None, repr=False)
-    global_step: int = 0  # optimizer steps taken (the step the evaluation stage logs at, see eval.every_n_steps)
+    global_step: int = (
+        0  # optimizer steps taken (the step the evaluation stage logs at, see eval.every_n_steps)
+    )

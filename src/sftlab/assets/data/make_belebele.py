@@ -130,7 +130,20 @@ ENG_PETS = [
     "three red fish", "a labrador", "a hamster", "two canaries", "an iguana",
     "a black cat", "a sheepdog",
 ]  # fmt: skip
-ENG_YEARS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "fifteen", "twenty"]
+ENG_YEARS = [
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "twelve",
+    "fifteen",
+    "twenty",
+]
 ENG_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 ENG_TEMPLATES = [
     "{name} has lived in {city} for {years} years and works as {a_job}. After work {name} likes "
