@@ -58,3 +58,21 @@ def test_generation_stop_rate_and_lengths_per_suite():
     assert m["generation/general_es/max_tokens_rate"] == pytest.approx(2 / 3)
     assert m["generation/general_es/answer_tokens_median"] == 256
     assert m["generation/law_ec/eos_rate"] == 1.0 and m["generation/law_ec/answers"] == 1
+
+
+def test_resampled_kappa_and_spearman_equal_sklearn_and_scipy_row_by_row():
+    """The bootstrap computes every resample in one array pass; each row must equal the library's value."""
+    import numpy as np
+
+    from sftlab.judge.statistics import _kappa, _kappa_rows, _spearman, _spearman_rows
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(1, 6, (200, 12))
+    b = np.clip(a + rng.integers(-2, 3, (200, 12)), 1, 5)
+    a[0], b[0] = 3, 3  # one grade from both: kappa and rho undefined
+    a[1], b[1] = 3, 4  # constant but different: kappa 0, rho undefined
+    kappas, rhos = _kappa_rows(a, b), _spearman_rows(a, b)
+    for i in range(len(a)):
+        assert kappas[i] == pytest.approx(_kappa(a[i].tolist(), b[i].tolist()), nan_ok=True, abs=1e-12)
+        assert rhos[i] == pytest.approx(_spearman(a[i].tolist(), b[i].tolist()), nan_ok=True, abs=1e-12)
+    assert np.isnan(kappas[0]) and kappas[1] == 0 and np.isnan(rhos[1])
