@@ -138,6 +138,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
         ADAPTER_DTYPE,
         build_sft_config,
         build_trainer,
+        final_eval_metrics,
         metrics_callback,
         prepare_peft_model,
     )
@@ -197,7 +198,7 @@ def _train(cfg: DictConfig, tracker, output_dir: Path, resume_from: Path | None 
         metrics.update(
             {
                 mn.train_metric(k): float(v)
-                for k, v in trainer.evaluate().items()
+                for k, v in final_eval_metrics(trainer).items()
                 if isinstance(v, (int, float))
             }
         )

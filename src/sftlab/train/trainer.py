@@ -196,6 +196,16 @@ def build_trainer(model, tokenizer, train_ds, eval_ds, sft_config, callbacks):
 ADAPTER_DTYPE = "float32"
 
 
+def final_eval_metrics(trainer) -> dict:
+    """The held-out metrics of the finished model: the trainer's own evaluation when it already ran
+    one at the last step (``eval_strategy=epoch`` evaluates when training stops, also at ``max_steps``
+    mid-epoch), else a fresh ``trainer.evaluate()``; the same numbers without a second pass."""
+    last = next((h for h in reversed(trainer.state.log_history) if "eval_loss" in h), None)
+    if last is not None and last.get("step") == trainer.state.global_step:
+        return {k: v for k, v in last.items() if k != "step"}
+    return trainer.evaluate()
+
+
 def keep_adapter_fp32(model) -> int:
     """Cast ``model``'s trainable (adapter) parameters to fp32; returns how many were cast.
 
